@@ -1,0 +1,20 @@
+/*
+ * libsse: an embeddable C library for Server-Sent Events (the
+ * text/event-stream format and the EventSource model of the WHATWG HTML
+ * Living Standard, 9.2).
+ *
+ * This is the only header a user includes. The parts:
+ *  - sse/common.h   version, error codes, allocator hooks, iovec
+ *  - sse/decoder.h  incremental, spec-exact decoder (clients, proxies)
+ *  - sse/encoder.h  injection-safe encoder into memory or iovecs (servers)
+ *
+ * The library does no I/O, starts no thread and reads no clock.
+ */
+#ifndef SSE_H
+#define SSE_H
+
+#include "sse/common.h"
+#include "sse/decoder.h"
+#include "sse/encoder.h"
+
+#endif /* SSE_H */

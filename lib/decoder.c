@@ -1,0 +1,740 @@
+/*
+ * The incremental text/event-stream decoder.
+ *
+ * Two paths share the field logic. Lines that lie wholly inside the chunk
+ * being fed are processed in place (line_done), and their values are handed
+ * out by pointer. A line cut by the end of a chunk is carried across feeds:
+ * its start is gathered in `lb` until its field is known; a data line then
+ * streams its value straight into the data buffer (or to on_data), any
+ * other line keeps gathering in `lb` and is processed at its end. Every byte
+ * is scanned once, so the cost is linear for any chunking.
+ *
+ * Pointers into the caller's chunk (d->data, d->type) are copied into owned
+ * buffers before feed returns ("materialize"), and whenever the line they
+ * point into was the reused `lb`.
+ */
+#include <stdint.h>
+
+#include "internal.h"
+
+enum {
+  LINE_NONE, /* at the start of a line */
+  LINE_BUF,  /* gathering a partial line in lb */
+  LINE_DATA, /* inside a data line's value: appended to dbuf or streamed */
+  LINE_SKIP  /* ignoring the rest of the line (block being discarded) */
+};
+
+/* Bytes of a partial line gathered before deciding whether it is a data
+ * line: "data:" plus the possible space. */
+#define CLASSIFY_LEN 6
+#define BOM_DONE 3
+
+static const char BOM[3] = {'\xEF', '\xBB', '\xBF'};
+
+struct sse_decoder {
+  sse_decoder_callbacks cb;
+  void *user;
+  sse_allocator mem;
+  size_t max_line;
+  size_t max_event;
+  unsigned options;
+  int error;               /* sticky error, SSE_OK when none */
+  unsigned char line;      /* LINE_* */
+  unsigned char cr;        /* a chunk ended with CR: swallow one LF next */
+  unsigned char bom;       /* BOM bytes matched at stream start, or BOM_DONE */
+  unsigned char busy;      /* inside feed/finish/reset: callbacks running */
+  unsigned char finished;  /* finish() was called */
+  unsigned char have_data; /* the block has a data line */
+  unsigned char skipping;  /* discarding the block up to the next blank line */
+  unsigned char id_dirty;  /* idbuf holds an id not yet committed */
+  size_t line_len;         /* bytes of the current partial line so far */
+  const char *data;        /* the data: into the chunk, lb or dbuf */
+  size_t data_len;         /* its length (streamed bytes with on_data) */
+  const char *type;        /* the event type: into the chunk, lb or tbuf */
+  size_t type_len;
+  sse__buf dbuf;  /* data that had to be copied */
+  sse__buf tbuf;  /* event type that had to be copied */
+  sse__buf lb;    /* a partial line */
+  sse__buf idbuf; /* the last event ID buffer, while id_dirty */
+  sse__buf last;  /* the last event ID string */
+  sse__buf fix;   /* UTF-8 repairs */
+};
+
+/* ------------------------------------------------------------------------ */
+
+static int cb_result(sse_decoder *d, int r) {
+  if (r == SSE_OK || r == SSE_PAUSE)
+    return r;
+  d->error = SSE_E_CALLBACK;
+  return SSE_E_CALLBACK;
+}
+
+static int fail(sse_decoder *d, int code) {
+  d->error = code;
+  return code;
+}
+
+static void clear_block(sse_decoder *d) {
+  d->have_data = 0;
+  d->data = NULL;
+  d->data_len = 0;
+  d->dbuf.len = 0;
+  d->type_len = 0;
+}
+
+static int streaming(const sse_decoder *d) { return d->cb.on_data != NULL; }
+
+/* Copies chunk- or lb-backed values into owned buffers. */
+static int materialize(sse_decoder *d) {
+  int rc;
+  if (d->have_data && !streaming(d) && d->data != d->dbuf.p) {
+    d->dbuf.len = 0;
+    rc = sse__buf_append(&d->mem, &d->dbuf, d->data, d->data_len,
+                         d->max_event);
+    if (rc != SSE_OK)
+      return fail(d, rc);
+    d->data = d->dbuf.p;
+  }
+  if (d->type_len && d->type != d->tbuf.p) {
+    d->tbuf.len = 0;
+    rc = sse__buf_append(&d->mem, &d->tbuf, d->type, d->type_len,
+                         d->max_line);
+    if (rc != SSE_OK)
+      return fail(d, rc);
+    d->type = d->tbuf.p;
+  }
+  return SSE_OK;
+}
+
+/* A limit was exceeded by the current line: fail, or discard the block. */
+static int over_limit(sse_decoder *d, int code) {
+  if (!(d->options & SSE_DECODER_SKIP_OVERSIZE))
+    return fail(d, code);
+  d->skipping = 1;
+  clear_block(d);
+  if (d->line != LINE_NONE)
+    d->line = LINE_SKIP;
+  return d->cb.on_discard ? cb_result(d, d->cb.on_discard(d->user, code))
+                          : SSE_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Data lines. The standard's data buffer holds each value plus an LF; its
+ * length is data_len + 1 once a data line was seen. */
+
+static int check_event_size(const sse_decoder *d, size_t more) {
+  size_t have = d->have_data ? d->data_len + 1 : 0;
+  return more < d->max_event && have <= d->max_event - 1 - more;
+}
+
+/* Starts a data line whose value will follow through data_bytes(). */
+static int data_begin(sse_decoder *d) {
+  int rc;
+  if (!check_event_size(d, 0))
+    return over_limit(d, SSE_E_EVENT_TOO_LARGE);
+  if (!d->have_data) {
+    d->have_data = 1;
+    d->data = d->dbuf.p;
+    d->data_len = 0;
+    d->dbuf.len = 0;
+    return SSE_OK;
+  }
+  if (streaming(d)) {
+    d->data_len++;
+    return cb_result(d, d->cb.on_data(d->user, "\n", 1));
+  }
+  rc = materialize(d);
+  if (rc == SSE_OK)
+    rc = sse__buf_append(&d->mem, &d->dbuf, "\n", 1, d->max_event);
+  if (rc != SSE_OK)
+    return fail(d, rc);
+  d->data = d->dbuf.p;
+  d->data_len++;
+  return SSE_OK;
+}
+
+/* Appends n bytes to the value of the current data line. */
+static int data_bytes(sse_decoder *d, const char *s, size_t n) {
+  int rc;
+  if (n == 0)
+    return SSE_OK;
+  if (!check_event_size(d, n))
+    return over_limit(d, SSE_E_EVENT_TOO_LARGE);
+  d->data_len += n;
+  if (streaming(d))
+    return cb_result(d, d->cb.on_data(d->user, s, n));
+  rc = sse__buf_append(&d->mem, &d->dbuf, s, n, d->max_event);
+  if (rc != SSE_OK)
+    return fail(d, rc);
+  d->data = d->dbuf.p;
+  return SSE_OK;
+}
+
+/* A whole data line whose value is in memory that outlives this call. */
+static int data_line(sse_decoder *d, const char *v, size_t n) {
+  int rc;
+  if (!d->have_data && !streaming(d)) {
+    /* The first data line is passed by pointer: no copy. */
+    if (!check_event_size(d, n))
+      return over_limit(d, SSE_E_EVENT_TOO_LARGE);
+    d->have_data = 1;
+    d->data = v;
+    d->data_len = n;
+    return SSE_OK;
+  }
+  rc = data_begin(d);
+  if (rc != SSE_OK || d->skipping)
+    return rc;
+  return data_bytes(d, v, n);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Dispatch. */
+
+/* Repairs *s in place for SSE_DECODER_UTF8, writing into d->fix at *off. */
+static void repair(sse_decoder *d, const char **s, size_t *n, size_t *off) {
+  size_t k;
+  if (sse__utf8_valid_prefix((const unsigned char *)*s, *n) == *n)
+    return;
+  k = sse__utf8_repair((const unsigned char *)*s, *n,
+                       (unsigned char *)d->fix.p + *off);
+  *s = d->fix.p + *off;
+  *n = k;
+  *off += k;
+}
+
+static int utf8_reserve(sse_decoder *d, size_t total) {
+  d->fix.len = 0;
+  if (total > (size_t)-1 / 3)
+    return SSE_E_NOMEM;
+  return sse__buf_reserve(&d->mem, &d->fix, 3 * total, 3 * total);
+}
+
+static int fix_event(sse_decoder *d, sse_event *ev) {
+  size_t off = 0;
+  size_t total = ev->type_len + ev->id_len + (ev->data ? ev->data_len : 0);
+  int rc;
+  if (sse__utf8_valid_prefix((const unsigned char *)ev->type, ev->type_len) ==
+          ev->type_len &&
+      sse__utf8_valid_prefix((const unsigned char *)ev->id, ev->id_len) ==
+          ev->id_len &&
+      (!ev->data ||
+       sse__utf8_valid_prefix((const unsigned char *)ev->data, ev->data_len) ==
+           ev->data_len))
+    return SSE_OK;
+  rc = utf8_reserve(d, total);
+  if (rc != SSE_OK)
+    return fail(d, rc);
+  repair(d, &ev->type, &ev->type_len, &off);
+  repair(d, &ev->id, &ev->id_len, &off);
+  if (ev->data)
+    repair(d, &ev->data, &ev->data_len, &off);
+  return SSE_OK;
+}
+
+static int dispatch(sse_decoder *d) {
+  sse_event ev;
+  int rc;
+  if (d->skipping) {
+    /* The end of a discarded block: nothing of it is applied. */
+    d->skipping = 0;
+    d->id_dirty = 0;
+    clear_block(d);
+    return SSE_OK;
+  }
+  if (d->id_dirty) {
+    sse__buf t = d->last;
+    d->last = d->idbuf;
+    d->idbuf = t;
+    d->id_dirty = 0;
+  }
+  if (!d->have_data) {
+    d->type_len = 0;
+    return SSE_OK;
+  }
+  if (d->type_len) {
+    ev.type = d->type;
+    ev.type_len = d->type_len;
+  } else {
+    ev.type = "message";
+    ev.type_len = 7;
+  }
+  ev.data = streaming(d) ? NULL : (d->data ? d->data : "");
+  ev.data_len = d->data_len;
+  ev.id = d->last.len ? d->last.p : "";
+  ev.id_len = d->last.len;
+  if (d->options & SSE_DECODER_UTF8) {
+    rc = fix_event(d, &ev);
+    if (rc != SSE_OK)
+      return rc;
+  }
+  /* The block is over; the bytes ev points at stay untouched until the
+   * callback returns, since the callback cannot feed this decoder. */
+  clear_block(d);
+  return d->cb.on_event ? cb_result(d, d->cb.on_event(d->user, &ev)) : SSE_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Whole lines. */
+
+static int on_comment(sse_decoder *d, const char *s, size_t n) {
+  int rc;
+  if (n && *s == ' ') {
+    s++;
+    n--;
+  }
+  if ((d->options & SSE_DECODER_UTF8) &&
+      sse__utf8_valid_prefix((const unsigned char *)s, n) != n) {
+    rc = utf8_reserve(d, n);
+    if (rc != SSE_OK)
+      return fail(d, rc);
+    n = sse__utf8_repair((const unsigned char *)s, n,
+                         (unsigned char *)d->fix.p);
+    s = d->fix.p;
+  }
+  return cb_result(d, d->cb.on_comment(d->user, s, n));
+}
+
+static int on_retry(sse_decoder *d, const char *s, size_t n) {
+  uint64_t v = 0;
+  size_t i;
+  if (n == 0)
+    return SSE_OK;
+  for (i = 0; i < n; i++) {
+    unsigned c = (unsigned char)s[i] - '0';
+    if (c > 9)
+      return SSE_OK; /* not all ASCII digits: ignored */
+    if (v > (UINT64_MAX - c) / 10)
+      v = UINT64_MAX;
+    else
+      v = v * 10 + c;
+  }
+  return d->cb.on_retry ? cb_result(d, d->cb.on_retry(d->user, v)) : SSE_OK;
+}
+
+static int on_id(sse_decoder *d, const char *s, size_t n) {
+  int rc;
+  if (n && memchr(s, 0, n))
+    return SSE_OK; /* an id containing NUL is ignored */
+  d->idbuf.len = 0;
+  rc = sse__buf_append(&d->mem, &d->idbuf, s, n, d->max_line);
+  if (rc != SSE_OK)
+    return fail(d, rc);
+  d->id_dirty = 1;
+  return SSE_OK;
+}
+
+/* Field names: what the line starts with, up to the colon. */
+enum { F_UNKNOWN, F_DATA, F_EVENT, F_ID, F_RETRY };
+
+static int field_of(const char *s, size_t n, size_t *name_len) {
+  switch (s[0]) {
+  case 'd':
+    if (n >= 4 && s[1] == 'a' && s[2] == 't' && s[3] == 'a' &&
+        (n == 4 || s[4] == ':')) {
+      *name_len = 4;
+      return F_DATA;
+    }
+    break;
+  case 'e':
+    if (n >= 5 && memcmp(s, "event", 5) == 0 && (n == 5 || s[5] == ':')) {
+      *name_len = 5;
+      return F_EVENT;
+    }
+    break;
+  case 'i':
+    if (n >= 2 && s[1] == 'd' && (n == 2 || s[2] == ':')) {
+      *name_len = 2;
+      return F_ID;
+    }
+    break;
+  case 'r':
+    if (n >= 5 && memcmp(s, "retry", 5) == 0 && (n == 5 || s[5] == ':')) {
+      *name_len = 5;
+      return F_RETRY;
+    }
+    break;
+  default:
+    break;
+  }
+  return F_UNKNOWN;
+}
+
+/* A complete line s[0..n), terminator excluded, in memory that stays valid
+ * until materialize() runs. */
+static int line_done(sse_decoder *d, const char *s, size_t n) {
+  size_t name = 0;
+  int field;
+  const char *v;
+  size_t vn;
+  if (n == 0)
+    return dispatch(d);
+  if (d->skipping)
+    return SSE_OK;
+  field = s[0] == ':' ? F_UNKNOWN : field_of(s, n, &name);
+  if (n > d->max_line && !(field == F_DATA && streaming(d)))
+    return over_limit(d, SSE_E_LINE_TOO_LONG);
+  if (s[0] == ':')
+    return d->cb.on_comment ? on_comment(d, s + 1, n - 1) : SSE_OK;
+  if (field == F_UNKNOWN)
+    return SSE_OK;
+  v = s + name;
+  vn = n - name;
+  if (vn) { /* skip the colon and at most one space */
+    v++;
+    vn--;
+    if (vn && *v == ' ') {
+      v++;
+      vn--;
+    }
+  }
+  switch (field) {
+  case F_DATA:
+    return data_line(d, v, vn);
+  case F_EVENT:
+    d->type = v;
+    d->type_len = vn;
+    return SSE_OK;
+  case F_ID:
+    return on_id(d, v, vn);
+  default:
+    return on_retry(d, v, vn);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Partial lines. */
+
+/* Decides, once CLASSIFY_LEN bytes of a partial line are in lb, whether it
+ * is a data line whose value can stream into the data buffer. */
+static int classify(sse_decoder *d) {
+  size_t skip;
+  int rc;
+  if (d->skipping) {
+    d->line = LINE_SKIP;
+    return SSE_OK;
+  }
+  if (memcmp(d->lb.p, "data:", 5) != 0) {
+    if (d->line_len > d->max_line)
+      return over_limit(d, SSE_E_LINE_TOO_LONG);
+    return SSE_OK; /* keep gathering */
+  }
+  if (d->line_len > d->max_line && !streaming(d))
+    return over_limit(d, SSE_E_LINE_TOO_LONG);
+  rc = data_begin(d);
+  if (rc != SSE_OK || d->skipping)
+    return rc;
+  d->line = LINE_DATA;
+  skip = d->lb.p[5] == ' ' ? 6 : 5;
+  rc = data_bytes(d, d->lb.p + skip, d->lb.len - skip);
+  d->lb.len = 0;
+  return rc;
+}
+
+/* Bytes s[0..n) of the current line, no terminator among them. */
+static int partial_bytes(sse_decoder *d, const char *s, size_t n) {
+  int rc;
+  if (d->line == LINE_NONE) {
+    d->line = d->skipping ? LINE_SKIP : LINE_BUF;
+    d->line_len = 0;
+    d->lb.len = 0;
+  }
+  while (n) {
+    switch (d->line) {
+    case LINE_SKIP:
+      return SSE_OK;
+    case LINE_DATA:
+      d->line_len += n;
+      if (d->line_len > d->max_line && !streaming(d))
+        return over_limit(d, SSE_E_LINE_TOO_LONG);
+      return data_bytes(d, s, n);
+    default: { /* LINE_BUF */
+      size_t k = n;
+      if (d->lb.len < CLASSIFY_LEN && k > CLASSIFY_LEN - d->lb.len)
+        k = CLASSIFY_LEN - d->lb.len;
+      d->line_len += k;
+      if (d->lb.len >= CLASSIFY_LEN && d->line_len > d->max_line)
+        return over_limit(d, SSE_E_LINE_TOO_LONG);
+      rc = sse__buf_append(&d->mem, &d->lb, s, k, d->max_line);
+      if (rc != SSE_OK)
+        return fail(d, rc);
+      s += k;
+      n -= k;
+      if (d->lb.len == CLASSIFY_LEN && d->line_len == CLASSIFY_LEN) {
+        rc = classify(d);
+        if (rc != SSE_OK)
+          return rc;
+      }
+    }
+    }
+  }
+  return SSE_OK;
+}
+
+/* The current partial line just ended. */
+static int partial_end(sse_decoder *d) {
+  int rc = SSE_OK;
+  if (d->line == LINE_BUF) {
+    rc = line_done(d, d->lb.p, d->lb.len);
+    if (rc == SSE_OK || rc == SSE_PAUSE) {
+      int m = materialize(d); /* values may point into lb */
+      if (m != SSE_OK)
+        rc = m;
+    }
+    d->lb.len = 0;
+  }
+  d->line = LINE_NONE;
+  return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Feeding. */
+
+/* Consumes from *pp; stops early on pause or error. */
+static int run(sse_decoder *d, const char **pp, const char *end) {
+  const char *p = *pp, *eol;
+  int rc = SSE_OK;
+  if (d->cr && p < end) {
+    if (*p == '\n')
+      p++;
+    d->cr = 0;
+  }
+  if (d->line != LINE_NONE && p < end) {
+    eol = sse__find_eol(p, end);
+    rc = partial_bytes(d, p, (size_t)((eol ? eol : end) - p));
+    if (rc != SSE_OK || !eol) {
+      /* The bytes passed were consumed; the line end, if any, was not. */
+      *pp = eol ? eol : end;
+      return rc;
+    }
+    rc = partial_end(d);
+    p = eol + 1;
+    if (*eol == '\r') {
+      if (p < end) {
+        if (*p == '\n')
+          p++;
+      } else
+        d->cr = 1;
+    }
+    if (rc != SSE_OK) {
+      *pp = p;
+      return rc;
+    }
+  }
+  while (p < end) {
+    eol = sse__find_eol(p, end);
+    if (!eol) {
+      rc = partial_bytes(d, p, (size_t)(end - p));
+      p = end;
+      break;
+    }
+    rc = line_done(d, p, (size_t)(eol - p));
+    p = eol + 1;
+    if (*eol == '\r') {
+      if (p < end) {
+        if (*p == '\n')
+          p++;
+      } else
+        d->cr = 1;
+    }
+    if (rc != SSE_OK)
+      break;
+  }
+  *pp = p;
+  return rc;
+}
+
+/* Checks for a byte order mark at the start of the stream; bytes that began
+ * like one but were not are fed as content. */
+static int strip_bom(sse_decoder *d, const char **pp, const char *end) {
+  const char *p = *pp;
+  while (p < end && d->bom < BOM_DONE) {
+    if (*p == BOM[d->bom]) {
+      d->bom++;
+      p++;
+      if (d->bom == BOM_DONE) {
+        *pp = p;
+        return SSE_OK;
+      }
+      continue;
+    }
+    {
+      const char *b = BOM;
+      size_t k = d->bom;
+      d->bom = BOM_DONE;
+      *pp = p;
+      return k ? run(d, &b, BOM + k) : SSE_OK;
+    }
+  }
+  *pp = p;
+  return SSE_OK;
+}
+
+static int enter(sse_decoder *d) {
+  if (!d)
+    return SSE_E_INVALID_ARGUMENT;
+  if (d->busy)
+    return SSE_E_BUSY;
+  return SSE_OK;
+}
+
+int sse_decoder_feed(sse_decoder *d, const void *data, size_t len,
+                     size_t *consumed) {
+  const char *p = data, *end;
+  int rc = enter(d);
+  if (consumed)
+    *consumed = 0;
+  if (rc != SSE_OK)
+    return rc;
+  if (!data && len)
+    return SSE_E_INVALID_ARGUMENT;
+  if (d->error)
+    return d->error;
+  if (d->finished)
+    return SSE_E_STATE;
+  if (!len)
+    return SSE_OK;
+  end = p + len;
+  d->busy = 1;
+  if (d->bom < BOM_DONE)
+    rc = strip_bom(d, &p, end);
+  if (rc == SSE_OK)
+    rc = run(d, &p, end);
+  if (rc == SSE_OK || rc == SSE_PAUSE) {
+    int m = materialize(d);
+    if (m != SSE_OK)
+      rc = m;
+  }
+  d->busy = 0;
+  if (consumed)
+    *consumed = (size_t)(p - (const char *)data);
+  return rc;
+}
+
+/* Drops the partial line and the pending block; reports a pending event. */
+static int abandon(sse_decoder *d) {
+  int had = d->have_data && !d->skipping;
+  d->line = LINE_NONE;
+  d->lb.len = 0;
+  d->cr = 0;
+  d->skipping = 0;
+  d->id_dirty = 0;
+  clear_block(d);
+  if (had && d->cb.on_discard)
+    return d->cb.on_discard(d->user, SSE_E_TRUNCATED);
+  return SSE_OK;
+}
+
+int sse_decoder_finish(sse_decoder *d) {
+  int rc = enter(d);
+  if (rc != SSE_OK)
+    return rc;
+  if (d->error)
+    return d->error;
+  if (d->finished)
+    return SSE_OK;
+  d->busy = 1;
+  d->finished = 1;
+  rc = abandon(d);
+  d->busy = 0;
+  return rc == SSE_OK || rc == SSE_PAUSE ? SSE_OK : fail(d, SSE_E_CALLBACK);
+}
+
+int sse_decoder_reset(sse_decoder *d) {
+  int rc = enter(d);
+  if (rc != SSE_OK)
+    return rc;
+  d->busy = 1;
+  if (!d->error && !d->finished)
+    (void)abandon(d);
+  d->line = LINE_NONE;
+  d->lb.len = 0;
+  d->cr = 0;
+  d->skipping = 0;
+  d->id_dirty = 0;
+  clear_block(d);
+  d->error = SSE_OK;
+  d->finished = 0;
+  d->bom = 0;
+  d->busy = 0;
+  return SSE_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Life cycle and settings. */
+
+int sse_decoder_new(sse_decoder **out, const sse_decoder_callbacks *callbacks,
+                    void *user, const sse_allocator *allocator) {
+  sse_allocator mem;
+  sse_decoder *d;
+  if (!out)
+    return SSE_E_INVALID_ARGUMENT;
+  *out = NULL;
+  sse__allocator_init(&mem, allocator);
+  d = sse__malloc(&mem, sizeof *d);
+  if (!d)
+    return SSE_E_NOMEM;
+  memset(d, 0, sizeof *d);
+  if (callbacks)
+    d->cb = *callbacks;
+  d->user = user;
+  d->mem = mem;
+  d->max_line = SSE_DEFAULT_MAX_LINE;
+  d->max_event = SSE_DEFAULT_MAX_EVENT;
+  *out = d;
+  return SSE_OK;
+}
+
+void sse_decoder_free(sse_decoder *d) {
+  sse_allocator mem;
+  if (!d)
+    return;
+  mem = d->mem;
+  sse__buf_free(&mem, &d->dbuf);
+  sse__buf_free(&mem, &d->tbuf);
+  sse__buf_free(&mem, &d->lb);
+  sse__buf_free(&mem, &d->idbuf);
+  sse__buf_free(&mem, &d->last);
+  sse__buf_free(&mem, &d->fix);
+  sse__free(&mem, d);
+}
+
+int sse_decoder_set_limits(sse_decoder *d, size_t max_line, size_t max_event) {
+  if (!d)
+    return SSE_E_INVALID_ARGUMENT;
+  d->max_line = max_line ? max_line : SSE_DEFAULT_MAX_LINE;
+  d->max_event = max_event ? max_event : SSE_DEFAULT_MAX_EVENT;
+  return SSE_OK;
+}
+
+int sse_decoder_set_options(sse_decoder *d, unsigned options) {
+  if (!d || (options & ~(unsigned)(SSE_DECODER_UTF8 |
+                                   SSE_DECODER_SKIP_OVERSIZE)))
+    return SSE_E_INVALID_ARGUMENT;
+  d->options = options;
+  return SSE_OK;
+}
+
+const char *sse_decoder_last_event_id(const sse_decoder *d, size_t *len) {
+  if (len)
+    *len = d && d->last.len ? d->last.len : 0;
+  return d && d->last.len ? d->last.p : "";
+}
+
+int sse_decoder_set_last_event_id(sse_decoder *d, const char *id, size_t len) {
+  int rc = enter(d);
+  if (rc != SSE_OK)
+    return rc;
+  if (!id && len)
+    return SSE_E_INVALID_ARGUMENT;
+  if (sse_check_field(id, len, 1) != SSE_OK)
+    return SSE_E_INVALID_FIELD;
+  if (len > d->max_line)
+    return SSE_E_LINE_TOO_LONG;
+  d->last.len = 0;
+  rc = sse__buf_append(&d->mem, &d->last, id, len, d->max_line);
+  if (rc != SSE_OK)
+    return rc;
+  d->id_dirty = 0;
+  return SSE_OK;
+}
