@@ -122,15 +122,16 @@ static int over_limit(sse_decoder *d, int code) {
 /* Data lines. The standard's data buffer holds each value plus an LF; its
  * length is data_len + 1 once a data line was seen. */
 
-static int check_event_size(const sse_decoder *d, size_t more) {
+/* Whether the data buffer can grow by `more` bytes within max_event. */
+static int fits(const sse_decoder *d, size_t more) {
   size_t have = d->have_data ? d->data_len + 1 : 0;
-  return more < d->max_event && have <= d->max_event - 1 - more;
+  return more <= d->max_event && have <= d->max_event - more;
 }
 
 /* Starts a data line whose value will follow through data_bytes(). */
 static int data_begin(sse_decoder *d) {
   int rc;
-  if (!check_event_size(d, 0))
+  if (!fits(d, 1)) /* the line's LF */
     return over_limit(d, SSE_E_EVENT_TOO_LARGE);
   if (!d->have_data) {
     d->have_data = 1;
@@ -158,7 +159,7 @@ static int data_bytes(sse_decoder *d, const char *s, size_t n) {
   int rc;
   if (n == 0)
     return SSE_OK;
-  if (!check_event_size(d, n))
+  if (!fits(d, n))
     return over_limit(d, SSE_E_EVENT_TOO_LARGE);
   d->data_len += n;
   if (streaming(d))
@@ -175,7 +176,7 @@ static int data_line(sse_decoder *d, const char *v, size_t n) {
   int rc;
   if (!d->have_data && !streaming(d)) {
     /* The first data line is passed by pointer: no copy. */
-    if (!check_event_size(d, n))
+    if (n >= d->max_event) /* n bytes and the LF */
       return over_limit(d, SSE_E_EVENT_TOO_LARGE);
     d->have_data = 1;
     d->data = v;
