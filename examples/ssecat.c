@@ -115,7 +115,14 @@ static void json_string(const char *s, size_t n) {
     default:
       if (c < 0x20 || c == 0x7f)
         printf("\\u%04x", c);
-      else
+      else if (c == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] == 0x85) {
+        fputs("\\u0085", stdout); /* NEL: a line break to some readers */
+        i++;
+      } else if (c == 0xE2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
+                 ((unsigned char)s[i + 2] & 0xFE) == 0xA8) {
+        printf("\\u%04x", 0x2000 + ((unsigned char)s[i + 2] - 0x80));
+        i += 2; /* U+2028, U+2029: line breaks to JavaScript and Python */
+      } else
         putchar(c);
     }
   }
