@@ -92,7 +92,7 @@ consumer "find_package" yes -DCMAKE_PREFIX_PATH="$prefix"
 consumer "find_package static" no -DCMAKE_PREFIX_PATH="$prefix" -DSSE_COMPONENT=static
 if cmake -S tests/downstream -B "$tmp/fp-major" -DCMAKE_PREFIX_PATH="$prefix" \
          -DSSE_VERSION_WANTED=$((major + 1)).0 >"$tmp/log" 2>&1 ||
-   ! grep -q "compatible with requested version" "$tmp/log"; then
+   ! grep -q "sse-config.cmake, version: $version" "$tmp/log"; then
   fail "find_package(sse $((major + 1)).0) was not refused for its version ($version installed)"
 else
   echo "find_package(sse $((major + 1)).0): refused, as it should be"
