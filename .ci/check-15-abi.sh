@@ -10,7 +10,7 @@
 set -euo pipefail
 sh .ci/deps g++ binutils
 start=$(date +%s)
-build=build-abi
+build="build-abi"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
@@ -21,7 +21,10 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSSE_BUILD_TESTS=OFF \
 cmake --build "$build" -j2 >/dev/null
 so=$(find "$build" -maxdepth 1 -name 'libsse.so.*.*.*' | head -n1)
 ar="$build/libsse.a"
-[ -f "$so" ] && [ -f "$ar" ] || { echo "FAIL: $build lacks libsse.so.X.Y.Z or libsse.a" >&2; exit 1; }
+if [ ! -f "$so" ] || [ ! -f "$ar" ]; then
+  echo "FAIL: $build lacks libsse.so.X.Y.Z or libsse.a" >&2
+  exit 1
+fi
 
 # --- the shared library ------------------------------------------------------
 major=$(sed -n 's/^#define SSE_VERSION_MAJOR \([0-9]*\).*/\1/p' include/sse/common.h)
