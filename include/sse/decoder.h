@@ -108,6 +108,9 @@ enum sse_decoder_option {
   SSE_DECODER_SKIP_OVERSIZE = 1u << 1
 };
 
+/* A decoder, opaque: made by sse_decoder_new(), released by
+ * sse_decoder_free(). One decoder follows one event stream; reset it to
+ * reuse it for the next connection of the same stream. */
 typedef struct sse_decoder sse_decoder;
 
 /*
