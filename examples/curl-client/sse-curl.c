@@ -44,8 +44,10 @@ static const char *prog = "sse-curl";
 /* Bodies for --data are read into memory up to this size. */
 #define MAX_BODY ((size_t)64 * 1024 * 1024)
 
-static void usage(void) {
-  fprintf(stderr,
+/* Prints the usage: on stdout with status 0 for --help, else on stderr
+ * with status 2. */
+static void usage_exit(int status) {
+  fprintf(status ? stderr : stdout,
 "usage: %s [options] URL\n"
 "  -H, --header 'Name: value'  send this request header (repeatable); a\n"
 "                              Last-Event-ID header sets the id to resume from\n"
@@ -67,8 +69,10 @@ static void usage(void) {
 "      --max-event BYTES       decoder event data limit (16 MiB)\n"
 "  -q, --quiet                 no progress notes on stderr\n",
           prog);
-  exit(2);
+  exit(status);
 }
+
+static void usage(void) { usage_exit(2); }
 
 static void die_usage(const char *what, const char *opt, const char *got) {
   fprintf(stderr, "%s: %s %s, got '%s'\n", prog, opt, what, got ? got : "");
@@ -741,7 +745,7 @@ int main(int argc, char **argv) {
     } else if (OPT("--max-event")) {
       max_event = (size_t)parse_count(a, v, SIZE_MAX);
     } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-      usage();
+      usage_exit(0);
     } else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "%s: unknown option %s\n", prog, a);
       usage();
