@@ -7,6 +7,8 @@
  *  - sse/common.h   version, error codes, allocator hooks, iovec
  *  - sse/decoder.h  incremental, spec-exact decoder (clients, proxies)
  *  - sse/encoder.h  injection-safe encoder into memory or iovecs (servers)
+ *  - sse/reconnect.h  reconnection policy for clients: delays, backoff,
+ *                     response verdicts, idle deadline (no I/O, no clock)
  *
  * The library does no I/O, starts no thread and reads no clock.
  */
@@ -16,5 +18,6 @@
 #include "sse/common.h"
 #include "sse/decoder.h"
 #include "sse/encoder.h"
+#include "sse/reconnect.h"
 
 #endif /* SSE_H */
