@@ -7,6 +7,10 @@
  *  - sse/common.h   version, error codes, allocator hooks, iovec
  *  - sse/decoder.h  incremental, spec-exact decoder (clients, proxies)
  *  - sse/encoder.h  injection-safe encoder into memory or iovecs (servers)
+ *  - sse/stream.h   stream over a write callback, broadcast frames, replay
+ *                   history (servers)
+ *  - sse/http.h     response header fields, Last-Event-ID and Content-Type
+ *                   checks
  *
  * The library does no I/O, starts no thread and reads no clock.
  */
@@ -16,5 +20,7 @@
 #include "sse/common.h"
 #include "sse/decoder.h"
 #include "sse/encoder.h"
+#include "sse/stream.h"
+#include "sse/http.h"
 
 #endif /* SSE_H */
