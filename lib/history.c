@@ -176,7 +176,7 @@ int sse_history_replay(const sse_history *h, sse_stream *s,
   int rc;
   if (!h || !s || (!last_id && len))
     return SSE_E_INVALID_ARGUMENT;
-  for (i = h->count; len && i-- > 0;) {
+  for (i = h->count; i-- > 0;) {
     const sse_frame *f = slot(h, i);
     if (f->id_len == len && !memcmp(f->data + f->id_off, last_id, len)) {
       rc = queue_from(h, s, i + 1);
