@@ -2,6 +2,10 @@
  * Every scenario that does not script the transport itself runs under each
  * sink mode (take all, one byte per call, would-block every other call),
  * with the vectored and with the plain callback. */
+#ifdef SSE_TEST_THREADS
+#  define _POSIX_C_SOURCE 200809L
+#  include <pthread.h>
+#endif
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -910,6 +914,108 @@ static void test_broadcast(void **state) {
 }
 
 /* ---------------------------------------------------------------------- */
+/* Frames shared by streams on several threads: each thread owns its stream
+ * and drops its references while the others do too (reference counts are
+ * atomic: run under -fsanitize=thread to see no race). */
+
+#ifdef SSE_TEST_THREADS
+#  define THREADS 4
+#  define TFRAMES 3000
+
+static size_t mt_live;
+static void *mt_malloc(size_t n, void *u) {
+  (void)u;
+  __atomic_add_fetch(&mt_live, 1, __ATOMIC_RELAXED);
+  return malloc(n);
+}
+static void *mt_realloc(void *p, size_t n, void *u) {
+  (void)u;
+  return realloc(p, n);
+}
+static void mt_free(void *p, void *u) {
+  (void)u;
+  if (p)
+    __atomic_sub_fetch(&mt_live, 1, __ATOMIC_RELAXED);
+  free(p);
+}
+
+typedef struct worker {
+  sse_frame **frames;
+  int index;
+  size_t wire;      /* bytes written */
+  size_t want;      /* bytes sent */
+  int failures;
+  int blocked;
+} worker;
+
+static int count_writev(void *user, const sse_iovec *iov, size_t n,
+                        size_t *written) {
+  worker *w = user;
+  size_t i;
+  if (w->blocked)
+    return SSE_E_AGAIN;
+  for (i = 0; i < n; i++)
+    *written += iov[i].len;
+  w->wire += *written;
+  return SSE_OK;
+}
+
+static void *work(void *p) {
+  worker *w = p;
+  sse_stream *s;
+  size_t i, n;
+  w->blocked = w->index % 2; /* half queue everything, then flush */
+  if (sse_stream_new(&s, count_writev, w, NULL) != SSE_OK) {
+    w->failures++;
+    return NULL;
+  }
+  sse_stream_set_max_pending(s, SIZE_MAX);
+  for (i = 0; i < TFRAMES; i++) {
+    sse_frame_bytes(w->frames[i], &n);
+    if (sse_stream_send_frame(s, w->frames[i]) != SSE_OK)
+      w->failures++;
+    w->want += n;
+    sse_frame_release(w->frames[i]); /* the reference given to us */
+  }
+  w->blocked = 0;
+  if (sse_stream_flush(s) != SSE_OK)
+    w->failures++;
+  sse_stream_free(s);
+  return NULL;
+}
+
+static void test_frames_across_threads(void **state) {
+  sse_allocator a = {mt_malloc, mt_realloc, mt_free, NULL};
+  static sse_frame *frames[TFRAMES];
+  pthread_t t[THREADS];
+  worker w[THREADS];
+  size_t i;
+  int j;
+  (void)state;
+  for (i = 0; i < TFRAMES; i++) {
+    sse_event ev = mk_event(NULL, "7", "shared across threads");
+    assert_int_equal(sse_frame_new_event(&frames[i], &ev, &a), SSE_OK);
+    for (j = 0; j < THREADS; j++)
+      sse_frame_retain(frames[i]);
+  }
+  for (j = 0; j < THREADS; j++) {
+    memset(&w[j], 0, sizeof w[j]);
+    w[j].frames = frames;
+    w[j].index = j;
+    assert_int_equal(pthread_create(&t[j], NULL, work, &w[j]), 0);
+  }
+  for (i = 0; i < TFRAMES; i++)
+    sse_frame_release(frames[i]); /* while the workers use them */
+  for (j = 0; j < THREADS; j++) {
+    assert_int_equal(pthread_join(t[j], NULL), 0);
+    assert_int_equal(w[j].failures, 0);
+    assert_int_equal(w[j].wire, w[j].want);
+  }
+  assert_int_equal(__atomic_load_n(&mt_live, __ATOMIC_RELAXED), 0);
+}
+#endif
+
+/* ---------------------------------------------------------------------- */
 /* Allocation failure at each allocation of a scenario, failing once (then
  * the operation is retried) or for good (then it is skipped): the failing
  * operation returns SSE_E_NOMEM and changes nothing, the wire holds exactly
@@ -1094,6 +1200,9 @@ int main(void) {
       cmocka_unit_test(test_zero_copy),
       cmocka_unit_test(test_frames),
       cmocka_unit_test(test_broadcast),
+#ifdef SSE_TEST_THREADS
+      cmocka_unit_test(test_frames_across_threads),
+#endif
       cmocka_unit_test(test_nomem_every_allocation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
