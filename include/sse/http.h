@@ -103,7 +103,8 @@ SSE_API int sse_http_last_event_id(const char *value, size_t len,
  * empty ones allowed). Anything else is SSE_E_INVALID_VALUE: another type,
  * a missing or extra subtype part ("text/event-streams"), a list of types,
  * malformed parameters, or a CR, LF, NUL or other control byte. value may be
- * NULL when len is 0 (SSE_E_INVALID_VALUE).
+ * NULL when len is 0 (SSE_E_INVALID_VALUE); NULL with len > 0 gives
+ * SSE_E_INVALID_ARGUMENT.
  */
 SSE_API int sse_http_check_content_type(const char *value, size_t len);
 

@@ -303,9 +303,10 @@ SSE_API int sse_stream_flush(sse_stream *stream);
  * latest tick, a keep-alive can come up to one tick period sooner than
  * needed, never later; tick before sending to keep the stamp fresh.
  *
- * Returns SSE_OK, the keep-alive's send result (SSE_E_WRITE, SSE_E_NOMEM,
- * SSE_E_OVERFLOW), the sticky state (SSE_E_CLOSED, SSE_E_OVERFLOW,
- * SSE_E_WRITE), SSE_E_BUSY or SSE_E_INVALID_ARGUMENT.
+ * The keep-alive lives in constant storage and needs no memory.
+ * Returns SSE_OK, the keep-alive's send result (SSE_E_WRITE; SSE_E_OVERFLOW
+ * if the cap is below its 2 bytes), the sticky state (SSE_E_CLOSED,
+ * SSE_E_OVERFLOW, SSE_E_WRITE), SSE_E_BUSY or SSE_E_INVALID_ARGUMENT.
  */
 SSE_API int sse_stream_tick(sse_stream *stream, uint64_t now_ms,
                             uint64_t *deadline);
@@ -375,9 +376,11 @@ SSE_API int sse_history_push(sse_history *history, sse_frame *frame,
 /*
  * Replays what a client missed: finds the frame with id last_id (the
  * client's Last-Event-ID, e.g. from sse_http_last_event_id) and queues every
- * newer frame onto stream, in order, with one write for all of them (as
- * sse_stream_send_frame does, all or nothing). *pos (pos may be NULL) gets
- * the newest sequence number: the stream's position.
+ * newer frame onto stream, in order, all or nothing, without copying. They
+ * go out as one send: if the stream was idle, in as few callback calls as a
+ * flush makes; if it had bytes pending, they only queue behind them. *pos
+ * (pos may be NULL) gets the newest sequence number, the stream's position,
+ * on SSE_OK, SSE_E_UNKNOWN_ID and SSE_E_EVICTED.
  * Returns:
  *  - SSE_OK: found; the newer frames are queued (none if it is the newest);
  *  - SSE_E_UNKNOWN_ID: no frame has this id (an empty id, an id from another
