@@ -55,6 +55,8 @@ extern "C" {
 /* Frames                                                                   */
 /* ======================================================================== */
 
+/* An encoded frame (opaque): made by sse_frame_new_*, shared by reference
+ * count, freed by the last sse_frame_release. */
 typedef struct sse_frame sse_frame;
 
 /*
@@ -104,6 +106,8 @@ SSE_API int sse_frame_atomic(void);
 /* Streams                                                                  */
 /* ======================================================================== */
 
+/* One client's output (opaque): made by sse_stream_new*, freed by
+ * sse_stream_free. */
 typedef struct sse_stream sse_stream;
 
 /*
@@ -333,6 +337,8 @@ SSE_API int sse_stream_error(const sse_stream *stream);
 /* Replay history                                                           */
 /* ======================================================================== */
 
+/* A replay history (opaque): made by sse_history_new, freed by
+ * sse_history_free. */
 typedef struct sse_history sse_history;
 
 /* Default bounds of a history (sse_history_new). The byte bound is below
