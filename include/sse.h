@@ -9,6 +9,10 @@
  *  - sse/encoder.h  injection-safe encoder into memory or iovecs (servers)
  *  - sse/reconnect.h  reconnection policy for clients: delays, backoff,
  *                     response verdicts, idle deadline (no I/O, no clock)
+ *  - sse/stream.h   stream over a write callback, broadcast frames, replay
+ *                   history (servers)
+ *  - sse/http.h     response header fields, Last-Event-ID and Content-Type
+ *                   checks
  *
  * The library does no I/O, starts no thread and reads no clock.
  */
@@ -19,5 +23,7 @@
 #include "sse/decoder.h"
 #include "sse/encoder.h"
 #include "sse/reconnect.h"
+#include "sse/stream.h"
+#include "sse/http.h"
 
 #endif /* SSE_H */

@@ -18,6 +18,8 @@ const char *sse_strerror(int code) {
   case SSE_E_INVALID_FIELD: return "field cannot be encoded (CR, LF or NUL)";
   case SSE_E_TRUNCATED: return "stream ended inside an event";
   case SSE_E_INVALID_VALUE: return "malformed value";
+  case SSE_E_UNKNOWN_ID: return "id not in the history";
+  case SSE_E_EVICTED: return "id or position evicted from the history";
   case SSE_E_INVALID_ARGUMENT: return "invalid argument";
   case SSE_E_STATE: return "not allowed in this state";
   case SSE_E_BUSY: return "called from the object's own callback";

@@ -81,6 +81,9 @@ typedef enum sse_error {
   SSE_E_TRUNCATED = -13,       /* the stream ended inside an event, which was
                                   discarded (reported, never returned) */
   SSE_E_INVALID_VALUE = -14,   /* a header value or parameter is malformed */
+  SSE_E_UNKNOWN_ID = -15,      /* a history holds no frame with this id */
+  SSE_E_EVICTED = -16,         /* the frames after this id or position were
+                                  evicted from the history */
 
   /* Caller misuse. */
   SSE_E_INVALID_ARGUMENT = -30, /* NULL where an object is required, or an

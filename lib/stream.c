@@ -1,0 +1,455 @@
+/* The stream: a queue of frames drained through the caller's write callback.
+ *
+ * Invariants: the queue is a ring of frame references q[head .. head+count)
+ * (indices mod cap); off bytes of the head frame are already written;
+ * pending == the sum of the queued lengths - off. An empty queue always uses
+ * the inline ring, so a send onto an idle stream never allocates a slot.
+ * Every send goes through begin/put/end: all checks and allocations happen
+ * in begin, before anything is written, which gives the strong guarantee. */
+#include "stream_int.h"
+
+#define INLINE_SLOTS 4
+#define GATHER_BYTES 1024 /* sse_stream_new_write: small frames coalesced */
+
+enum {
+  F_IN_CB = 1u << 0,   /* inside the write callback */
+  F_STARTED = 1u << 1, /* something was sent: sse_stream_open is too late */
+  F_CLOCK = 1u << 2,   /* ticked at least once */
+  F_KICK = 1u << 3     /* begin found the stream idle: end writes at once */
+};
+
+struct sse_stream {
+  sse_allocator alloc;
+  sse_writev_fn writev; /* exactly one of writev, write is set */
+  sse_write_fn write;
+  void *user;
+  const sse_frame **q;
+  const sse_frame *q_inline[INLINE_SLOTS];
+  uint32_t head, count, cap;
+  unsigned flags;
+  size_t off;
+  size_t pending;
+  size_t max_pending;
+  uint64_t interval, now, last;
+  int err; /* SSE_OK, SSE_E_CLOSED, SSE_E_OVERFLOW or SSE_E_WRITE */
+};
+
+/* The keep-alive, in constant storage: sending it cannot fail to allocate. */
+static const sse_frame keepalive = {0, SSE__FRAME_STATIC, ":\n", 2, 0, 0,
+                                    {NULL, NULL, NULL, NULL}};
+
+static const sse_frame *at(const sse_stream *s, uint32_t i) {
+  return s->q[(s->head + i) % s->cap];
+}
+
+static void drop_queue(sse_stream *s) {
+  uint32_t i;
+  for (i = 0; i < s->count; i++)
+    sse__frame_unref(at(s, i));
+  if (s->q != s->q_inline)
+    sse__free(&s->alloc, (void *)s->q);
+  s->q = s->q_inline;
+  s->cap = INLINE_SLOTS;
+  s->head = s->count = 0;
+  s->off = s->pending = 0;
+}
+
+/* Makes room for n more frames: the ring doubles, unwrapped into a new
+ * array. SSE_OK or SSE_E_NOMEM with nothing changed. */
+static int reserve(sse_stream *s, size_t n) {
+  size_t need, cap;
+  const sse_frame **q;
+  uint32_t i;
+  if (n <= (size_t)(s->cap - s->count))
+    return SSE_OK;
+  if (n > (size_t)UINT32_MAX - s->count)
+    return SSE_E_NOMEM;
+  need = s->count + n;
+  for (cap = (size_t)s->cap * 2; cap < need; cap *= 2)
+    ;
+  if (cap > UINT32_MAX)
+    cap = UINT32_MAX;
+  if (cap > (size_t)-1 / sizeof *q)
+    return SSE_E_NOMEM;
+  q = sse__malloc(&s->alloc, cap * sizeof *q);
+  if (!q)
+    return SSE_E_NOMEM;
+  for (i = 0; i < s->count; i++)
+    q[i] = at(s, i);
+  if (s->q != s->q_inline)
+    sse__free(&s->alloc, (void *)s->q);
+  s->q = q;
+  s->cap = (uint32_t)cap;
+  s->head = 0;
+  return SSE_OK;
+}
+
+/* The state checks every send starts with. */
+static int check(const sse_stream *s) {
+  if (!s)
+    return SSE_E_INVALID_ARGUMENT;
+  if (s->flags & F_IN_CB)
+    return SSE_E_BUSY;
+  return s->err;
+}
+
+int sse__stream_begin(sse_stream *s, size_t n, size_t bytes) {
+  int rc = check(s);
+  if (rc != SSE_OK)
+    return rc;
+  if (bytes > s->max_pending || s->pending > s->max_pending - bytes)
+    return SSE_E_OVERFLOW;
+  rc = reserve(s, n);
+  if (rc == SSE_OK && !s->count)
+    s->flags |= F_KICK;
+  return rc;
+}
+
+void sse__stream_put(sse_stream *s, const sse_frame *f) {
+  s->q[(s->head + s->count) % s->cap] = sse__frame_ref(f);
+  s->count++;
+  s->pending += f->len;
+  s->flags |= F_STARTED;
+}
+
+/* Removes accepted bytes from the front of the queue. */
+static void consume(sse_stream *s, size_t n) {
+  s->pending -= n;
+  while (n) {
+    const sse_frame *f = s->q[s->head];
+    size_t left = f->len - s->off;
+    if (n < left) {
+      s->off += n;
+      return;
+    }
+    n -= left;
+    s->off = 0;
+    s->head = (s->head + 1) % s->cap;
+    s->count--;
+    sse__frame_unref(f);
+  }
+  if (!s->count)
+    drop_queue(s); /* back to the inline ring */
+}
+
+/* The plain-write adapter: one buffer per call; leading pieces that fit
+ * together in GATHER_BYTES are copied into one, so small frames share a
+ * system call. */
+static int call_write(sse_stream *s, const sse_iovec *iov, size_t n,
+                      size_t *offered, size_t *written) {
+  char tmp[GATHER_BYTES];
+  size_t i, k, len = 0;
+  for (k = 0; k < n && iov[k].len <= sizeof tmp - len; k++)
+    len += iov[k].len;
+  if (k < 2) {
+    *offered = iov[0].len;
+    return s->write(s->user, iov[0].base, iov[0].len, written);
+  }
+  for (i = 0, len = 0; i < k; i++) {
+    memcpy(tmp + len, iov[i].base, iov[i].len);
+    len += iov[i].len;
+  }
+  *offered = len;
+  return s->write(s->user, tmp, len, written);
+}
+
+/* Writes queued bytes until the queue is empty or the callback takes less
+ * than offered. SSE_OK (empty), SSE_E_AGAIN or SSE_E_WRITE (failed: the
+ * queue is dropped). */
+static int drain(sse_stream *s) {
+  sse_iovec iov[SSE_STREAM_MAX_IOV];
+  size_t n, i, offered, written;
+  int rc;
+  while (s->count) {
+    n = s->count < SSE_STREAM_MAX_IOV ? s->count : SSE_STREAM_MAX_IOV;
+    offered = 0;
+    for (i = 0; i < n; i++) {
+      const sse_frame *f = at(s, (uint32_t)i);
+      size_t skip = i ? 0 : s->off;
+      iov[i].base = f->data + skip;
+      iov[i].len = f->len - skip;
+      offered += iov[i].len;
+    }
+    written = 0;
+    s->flags |= F_IN_CB;
+    if (s->writev)
+      rc = s->writev(s->user, iov, n, &written);
+    else
+      rc = call_write(s, iov, n, &offered, &written);
+    s->flags &= ~(unsigned)F_IN_CB;
+    if (rc == SSE_E_AGAIN)
+      return SSE_E_AGAIN;
+    if (rc != SSE_OK || written > offered) {
+      s->err = SSE_E_WRITE;
+      drop_queue(s);
+      return SSE_E_WRITE;
+    }
+    if (written) {
+      s->last = s->now;
+      consume(s, written);
+    }
+    if (written < offered)
+      return SSE_E_AGAIN;
+  }
+  return SSE_OK;
+}
+
+int sse__stream_end(sse_stream *s) {
+  /* Only an idle stream writes at once: with bytes already waiting the
+   * transport is full, and the next flush carries everything. */
+  if (!(s->flags & F_KICK))
+    return SSE_OK;
+  s->flags &= ~(unsigned)F_KICK;
+  return drain(s) == SSE_E_WRITE ? SSE_E_WRITE : SSE_OK;
+}
+
+/* One frame as a send: an overflow here is the stream's end. */
+static int send_one(sse_stream *s, const sse_frame *f) {
+  int rc = sse__stream_begin(s, 1, f->len);
+  if (rc == SSE_E_OVERFLOW)
+    s->err = SSE_E_OVERFLOW;
+  if (rc != SSE_OK)
+    return rc;
+  sse__stream_put(s, f);
+  return sse__stream_end(s);
+}
+
+/* A private frame of len bytes for this stream, after the checks a send
+ * makes before allocating (so a closed or full stream allocates nothing). */
+static int private_frame(sse_stream *s, size_t len, sse_frame **f,
+                         char **p) {
+  int rc = check(s);
+  if (rc != SSE_OK)
+    return rc;
+  if (len > s->max_pending || s->pending > s->max_pending - len) {
+    s->err = SSE_E_OVERFLOW;
+    return SSE_E_OVERFLOW;
+  }
+  return sse__frame_alloc(f, &s->alloc, len, p);
+}
+
+/* Sends a private frame and drops the caller's reference. */
+static int send_private(sse_stream *s, sse_frame *f) {
+  int rc = send_one(s, f);
+  sse__frame_unref(f);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static int create(sse_stream **out, sse_writev_fn writev, sse_write_fn write,
+                  void *user, const sse_allocator *allocator) {
+  sse_allocator a;
+  sse_stream *s;
+  if (!out)
+    return SSE_E_INVALID_ARGUMENT;
+  *out = NULL;
+  if (!writev && !write)
+    return SSE_E_INVALID_ARGUMENT;
+  sse__allocator_init(&a, allocator);
+  s = sse__malloc(&a, sizeof *s);
+  if (!s)
+    return SSE_E_NOMEM;
+  memset(s, 0, sizeof *s);
+  s->alloc = a;
+  s->writev = writev;
+  s->write = write;
+  s->user = user;
+  s->q = s->q_inline;
+  s->cap = INLINE_SLOTS;
+  s->max_pending = SSE_DEFAULT_MAX_PENDING;
+  s->interval = SSE_DEFAULT_HEARTBEAT_MS;
+  s->err = SSE_OK;
+  *out = s;
+  return SSE_OK;
+}
+
+int sse_stream_new(sse_stream **out, sse_writev_fn writev, void *user,
+                   const sse_allocator *allocator) {
+  return create(out, writev, NULL, user, allocator);
+}
+
+int sse_stream_new_write(sse_stream **out, sse_write_fn write, void *user,
+                         const sse_allocator *allocator) {
+  return create(out, NULL, write, user, allocator);
+}
+
+void sse_stream_free(sse_stream *s) {
+  sse_allocator a;
+  if (!s)
+    return;
+  drop_queue(s);
+  a = s->alloc;
+  sse__free(&a, s);
+}
+
+int sse_stream_set_max_pending(sse_stream *s, size_t max_bytes) {
+  if (!s)
+    return SSE_E_INVALID_ARGUMENT;
+  if (s->flags & F_IN_CB)
+    return SSE_E_BUSY;
+  s->max_pending = max_bytes ? max_bytes : SSE_DEFAULT_MAX_PENDING;
+  return SSE_OK;
+}
+
+int sse_stream_set_heartbeat(sse_stream *s, uint64_t interval_ms) {
+  if (!s)
+    return SSE_E_INVALID_ARGUMENT;
+  if (s->flags & F_IN_CB)
+    return SSE_E_BUSY;
+  s->interval = interval_ms;
+  return SSE_OK;
+}
+
+int sse_stream_send_frame(sse_stream *s, sse_frame *frame) {
+  int rc = check(s);
+  if (rc != SSE_OK)
+    return rc;
+  if (!frame)
+    return SSE_E_INVALID_ARGUMENT;
+  return send_one(s, frame);
+}
+
+int sse_stream_send_event(sse_stream *s, const sse_event *ev) {
+  sse_frame *f;
+  size_t len;
+  char *p;
+  int rc = check(s);
+  if (rc != SSE_OK)
+    return rc;
+  if (!ev)
+    return SSE_E_INVALID_ARGUMENT;
+  rc = sse_encode_event(NULL, 0, ev, &len);
+  if (rc != SSE_E_NOSPACE)
+    return rc;
+  rc = private_frame(s, len, &f, &p);
+  if (rc != SSE_OK)
+    return rc;
+  sse_encode_event(p, len, ev, &len);
+  return send_private(s, f);
+}
+
+int sse_stream_send_comment(sse_stream *s, const char *text, size_t len) {
+  sse_frame *f;
+  size_t n;
+  char *p;
+  int rc = check(s);
+  if (rc != SSE_OK)
+    return rc;
+  rc = sse_encode_comment(NULL, 0, text, len, &n);
+  if (rc != SSE_E_NOSPACE)
+    return rc;
+  rc = private_frame(s, n, &f, &p);
+  if (rc != SSE_OK)
+    return rc;
+  sse_encode_comment(p, n, text, len, &n);
+  return send_private(s, f);
+}
+
+int sse_stream_send_retry(sse_stream *s, uint64_t ms) {
+  char buf[32];
+  sse_frame *f;
+  size_t n;
+  char *p;
+  int rc = check(s);
+  if (rc != SSE_OK)
+    return rc;
+  sse_encode_retry(buf, sizeof buf, ms, &n);
+  rc = private_frame(s, n, &f, &p);
+  if (rc != SSE_OK)
+    return rc;
+  memcpy(p, buf, n);
+  return send_private(s, f);
+}
+
+int sse_stream_open(sse_stream *s, uint64_t retry_ms, size_t padding) {
+  char retry[32];
+  size_t rlen = 0;
+  sse_frame *f;
+  char *p;
+  int rc = check(s);
+  if (rc != SSE_OK)
+    return rc;
+  if (s->flags & F_STARTED)
+    return SSE_E_STATE;
+  if (padding > SSE_MAX_PADDING)
+    return SSE_E_INVALID_ARGUMENT;
+  if (padding == 1)
+    padding = 2;
+  if (retry_ms)
+    sse_encode_retry(retry, sizeof retry, retry_ms, &rlen);
+  if (!padding && !rlen)
+    return SSE_OK;
+  rc = private_frame(s, padding + rlen, &f, &p);
+  if (rc != SSE_OK)
+    return rc;
+  if (padding) {
+    p[0] = ':';
+    memset(p + 1, ' ', padding - 2);
+    p[padding - 1] = '\n';
+  }
+  memcpy(p + padding, retry, rlen);
+  return send_private(s, f);
+}
+
+int sse_stream_flush(sse_stream *s) {
+  if (!s)
+    return SSE_E_INVALID_ARGUMENT;
+  if (s->flags & F_IN_CB)
+    return SSE_E_BUSY;
+  if (s->err == SSE_E_WRITE)
+    return SSE_E_WRITE;
+  return drain(s);
+}
+
+static uint64_t add_sat(uint64_t a, uint64_t b) {
+  return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+int sse_stream_tick(sse_stream *s, uint64_t now_ms, uint64_t *deadline) {
+  uint64_t due;
+  int rc;
+  if (deadline)
+    *deadline = SSE_NO_DEADLINE;
+  if (!s)
+    return SSE_E_INVALID_ARGUMENT;
+  if (s->flags & F_IN_CB)
+    return SSE_E_BUSY;
+  if (!(s->flags & F_CLOCK)) {
+    s->flags |= F_CLOCK;
+    s->now = s->last = now_ms;
+  } else if (now_ms > s->now)
+    s->now = now_ms;
+  if (s->err != SSE_OK)
+    return s->err;
+  if (!s->interval)
+    return SSE_OK;
+  rc = SSE_OK;
+  if (!s->count && s->now >= add_sat(s->last, s->interval)) {
+    rc = send_one(s, &keepalive);
+    if (s->err != SSE_OK)
+      return rc; /* the keep-alive failed or overflowed the stream */
+  }
+  due = add_sat(s->last, s->interval);
+  if (due <= s->now)
+    due = add_sat(s->now, s->interval);
+  if (deadline)
+    *deadline = due;
+  return rc;
+}
+
+int sse_stream_close(sse_stream *s) {
+  if (!s)
+    return SSE_E_INVALID_ARGUMENT;
+  if (s->flags & F_IN_CB)
+    return SSE_E_BUSY;
+  if (s->err == SSE_OK)
+    s->err = SSE_E_CLOSED;
+  return SSE_OK;
+}
+
+size_t sse_stream_pending(const sse_stream *s) { return s ? s->pending : 0; }
+
+int sse_stream_error(const sse_stream *s) {
+  return s ? s->err : SSE_E_INVALID_ARGUMENT;
+}

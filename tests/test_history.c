@@ -1,0 +1,735 @@
+/* The replay history: lookups by id and by position, eviction by count and
+ * bytes, the replay-to-live hand-over, and failures. Wire checks run under
+ * every sink pacing with both callback kinds. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "stream_sink.h"
+
+#define FOR_SINKS(mode, plain)                                                 \
+  for (plain = 0; plain < 2; plain++)                                          \
+    for (mode = 0; mode < SINK_MODES; mode++)
+
+static sse_frame *frame(const char *id, const sse_allocator *a) {
+  char data[32];
+  sse_event ev;
+  sse_frame *f;
+  snprintf(data, sizeof data, "d%s", id);
+  ev = mk_event(NULL, id, data);
+  assert_int_equal(sse_frame_new_event(&f, &ev, a), SSE_OK);
+  return f;
+}
+
+/* Pushes a frame with this id; returns its sequence number. */
+static uint64_t push(sse_history *h, const char *id, const sse_allocator *a) {
+  sse_frame *f = frame(id, a);
+  uint64_t seq = 0;
+  assert_int_equal(sse_history_push(h, f, &seq), SSE_OK);
+  sse_frame_release(f);
+  return seq;
+}
+
+static void push_range(sse_history *h, int from, int to,
+                       const sse_allocator *a) {
+  char id[16];
+  int i;
+  for (i = from; i <= to; i++) {
+    snprintf(id, sizeof id, "%d", i);
+    push(h, id, a);
+  }
+}
+
+/* The decoder's log for events with ids from..to (see frame()). */
+static void events_log(test_log *l, int from, int to) {
+  int i;
+  for (i = from; i <= to; i++)
+    test_log_printf(l, "event message|d%d|%d\n", i, i);
+}
+
+static void expect_ids(const sink *k, int from, int to) {
+  test_log want = {0};
+  events_log(&want, from, to);
+  test_log_add(&want, "result 0\n", 9);
+  sink_expect_events(k, want.p);
+  test_log_free(&want);
+}
+
+static int replay(const sse_history *h, sse_stream *s, const char *id,
+                  uint64_t *pos) {
+  return sse_history_replay(h, s, id, strlen(id), pos);
+}
+
+/* ---------------------------------------------------------------------- */
+
+static void test_replay_after_an_id(void **state) {
+  int mode, plain;
+  (void)state;
+  FOR_SINKS(mode, plain) {
+    test_alloc ta = {0};
+    sse_allocator a = test_alloc_hooks(&ta);
+    sse_history *h;
+    sse_stream *s;
+    uint64_t pos = 0, first, last;
+    sink k;
+    assert_int_equal(sse_history_new(&h, 10, 0, &a), SSE_OK);
+    push_range(h, 1, 8, &a);
+    sse_history_range(h, &first, &last);
+    assert_true(first == 1 && last == 8);
+    /* an id in the middle: everything after it, in order */
+    sink_init(&k, mode, plain);
+    s = sink_stream(&k, &a);
+    assert_int_equal(replay(h, s, "5", &pos), SSE_OK);
+    assert_true(pos == 8);
+    sink_drain(s, &k);
+    expect_ids(&k, 6, 8);
+    sse_stream_free(s);
+    sink_free(&k);
+    /* the newest id: nothing to send, no callback */
+    sink_init(&k, mode, plain);
+    s = sink_stream(&k, &a);
+    pos = 0;
+    assert_int_equal(replay(h, s, "8", &pos), SSE_OK);
+    assert_true(pos == 8);
+    assert_int_equal(k.calls, 0);
+    assert_int_equal(sse_stream_pending(s), 0);
+    /* the oldest id */
+    assert_int_equal(replay(h, s, "1", NULL), SSE_OK);
+    sink_drain(s, &k);
+    expect_ids(&k, 2, 8);
+    sse_stream_free(s);
+    sink_free(&k);
+    sse_history_free(h);
+    assert_int_equal(ta.live, 0);
+  }
+}
+
+static void test_unknown_ids(void **state) {
+  static const char *ids[] = {"9", "99", "abc", "", "05", "5 ", " 5", "-5",
+                              "18446744073709551616"};
+  sse_history *h;
+  sse_stream *s;
+  uint64_t pos;
+  size_t i;
+  sink k;
+  (void)state;
+  assert_int_equal(sse_history_new(&h, 0, 0, NULL), SSE_OK);
+  push_range(h, 1, 8, NULL);
+  sink_init(&k, SINK_ALL, 0);
+  s = sink_stream(&k, NULL);
+  for (i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+    pos = 0;
+    assert_int_equal(replay(h, s, ids[i], &pos), SSE_E_UNKNOWN_ID);
+    assert_true(pos == 8); /* "start from now" is ready */
+  }
+  assert_int_equal(sse_history_replay(h, s, NULL, 0, NULL), SSE_E_UNKNOWN_ID);
+  assert_int_equal(k.calls, 0);
+  assert_int_equal(sse_stream_pending(s), 0);
+  /* nothing pushed yet: every id is unknown, position 0 */
+  sse_history_free(h);
+  assert_int_equal(sse_history_new(&h, 0, 0, NULL), SSE_OK);
+  assert_int_equal(replay(h, s, "1", &pos), SSE_E_UNKNOWN_ID);
+  assert_true(pos == 0);
+  sse_history_free(h);
+  sse_stream_free(s);
+  sink_free(&k);
+}
+
+/* Increasing decimal ids: an id at or below the newest evicted one is
+ * reported as evicted; everything else not kept is unknown. */
+static void test_evicted_ids(void **state) {
+  int mode, plain;
+  (void)state;
+  FOR_SINKS(mode, plain) {
+    test_alloc ta = {0};
+    sse_allocator a = test_alloc_hooks(&ta);
+    sse_history *h;
+    sse_stream *s;
+    uint64_t pos, first, last;
+    sink k;
+    sink_init(&k, mode, plain);
+    s = sink_stream(&k, &a);
+    assert_int_equal(sse_history_new(&h, 4, 0, &a), SSE_OK);
+    push_range(h, 1, 10, &a);
+    sse_history_range(h, &first, &last);
+    assert_true(first == 7 && last == 10);
+    assert_int_equal(ta.live, 1 + 1 + 1 + 4); /* h, ring, s, 4 frames */
+    pos = 0;
+    assert_int_equal(replay(h, s, "3", &pos), SSE_E_EVICTED);
+    assert_true(pos == 10);
+    assert_int_equal(replay(h, s, "6", &pos), SSE_E_EVICTED);
+    assert_int_equal(replay(h, s, "0", &pos), SSE_E_EVICTED);
+    assert_int_equal(replay(h, s, "11", &pos), SSE_E_UNKNOWN_ID);
+    assert_int_equal(replay(h, s, "006", &pos), SSE_E_UNKNOWN_ID);
+    assert_int_equal(replay(h, s, "18446744073709551616", &pos),
+                     SSE_E_UNKNOWN_ID); /* 2^64: not a 64-bit number */
+    assert_int_equal(replay(h, s, "36893488147419103233", &pos),
+                     SSE_E_UNKNOWN_ID); /* 2^65 + 1 */
+    assert_int_equal(k.calls, 0);
+    assert_int_equal(replay(h, s, "7", &pos), SSE_OK);
+    sink_drain(s, &k);
+    expect_ids(&k, 8, 10);
+    /* gaps: an id that never existed inside the window is unknown */
+    push(h, "20", &a);
+    push(h, "30", &a);
+    assert_int_equal(replay(h, s, "25", &pos), SSE_E_UNKNOWN_ID);
+    assert_int_equal(replay(h, s, "8", &pos), SSE_E_EVICTED);
+    sse_history_free(h);
+    sse_stream_free(s);
+    assert_int_equal(ta.live, 0);
+    sink_free(&k);
+  }
+}
+
+/* Other ids: found or unknown; once an id breaks the increasing decimal
+ * rule, evicted ids read as unknown for good. */
+static void test_opaque_ids(void **state) {
+  sse_history *h;
+  sse_stream *s;
+  uint64_t pos;
+  sink k;
+  (void)state;
+  sink_init(&k, SINK_ALL, 0);
+  s = sink_stream(&k, NULL);
+  assert_int_equal(sse_history_new(&h, 3, 0, NULL), SSE_OK);
+  push(h, "a", NULL);
+  push(h, "b", NULL);
+  push(h, "c", NULL);
+  push(h, "d", NULL);
+  push(h, "e", NULL);
+  assert_int_equal(replay(h, s, "a", &pos), SSE_E_UNKNOWN_ID);
+  assert_int_equal(replay(h, s, "c", &pos), SSE_OK);
+  assert_true(pos == 5);
+  sse_history_free(h);
+  /* decreasing numbers */
+  assert_int_equal(sse_history_new(&h, 2, 0, NULL), SSE_OK);
+  push(h, "5", NULL);
+  push(h, "3", NULL);
+  push(h, "4", NULL);
+  assert_int_equal(replay(h, s, "5", &pos), SSE_E_UNKNOWN_ID);
+  sse_history_free(h);
+  /* a repeated number */
+  assert_int_equal(sse_history_new(&h, 2, 0, NULL), SSE_OK);
+  push(h, "2", NULL);
+  push(h, "3", NULL);
+  push(h, "3", NULL);
+  push(h, "4", NULL);
+  push(h, "5", NULL);
+  assert_int_equal(replay(h, s, "2", &pos), SSE_E_UNKNOWN_ID);
+  sse_history_free(h);
+  /* a non-decimal id in between */
+  assert_int_equal(sse_history_new(&h, 2, 0, NULL), SSE_OK);
+  push(h, "1", NULL);
+  push(h, "x", NULL);
+  push(h, "3", NULL);
+  push(h, "4", NULL);
+  assert_int_equal(replay(h, s, "1", &pos), SSE_E_UNKNOWN_ID);
+  sse_history_free(h);
+  /* duplicates: the newest wins */
+  assert_int_equal(sse_history_new(&h, 0, 0, NULL), SSE_OK);
+  push(h, "a", NULL);
+  push(h, "b", NULL);
+  push(h, "a", NULL);
+  push(h, "c", NULL);
+  sink_drain(s, &k);
+  k.wire.len = 0;
+  assert_int_equal(replay(h, s, "a", &pos), SSE_OK);
+  sink_drain(s, &k);
+  sink_expect_events(&k, "event message|dc|c\nresult 0\n");
+  sse_history_free(h);
+  sse_stream_free(s);
+  sink_free(&k);
+}
+
+static void test_byte_bound(void **state) {
+  test_alloc ta = {0};
+  sse_allocator a = test_alloc_hooks(&ta);
+  char big[300];
+  sse_event ev;
+  sse_frame *f;
+  sse_history *h;
+  sse_stream *s;
+  uint64_t first, last, seq, pos;
+  size_t n, bytes;
+  sink k;
+  (void)state;
+  sink_init(&k, SINK_ALL, 0);
+  s = sink_stream(&k, &a);
+  f = frame("1", &a); /* "id: 1\ndata: d1\n\n": 16 bytes */
+  sse_frame_bytes(f, &n);
+  assert_int_equal(n, 16);
+  sse_frame_release(f);
+  assert_int_equal(sse_history_new(&h, 100, 50, &a), SSE_OK);
+  push_range(h, 1, 3, &a); /* 48 bytes */
+  assert_int_equal(sse_history_range(h, &first, &last), 48);
+  assert_true(first == 1 && last == 3);
+  push(h, "4", &a); /* 64 > 50: 1 goes */
+  assert_int_equal(sse_history_range(h, &first, &last), 48);
+  assert_true(first == 2 && last == 4);
+  /* a frame over the byte bound is not kept and counts as evicted */
+  memset(big, 'z', sizeof big - 1);
+  big[sizeof big - 1] = 0;
+  ev = mk_event(NULL, "5", big);
+  assert_int_equal(sse_frame_new_event(&f, &ev, &a), SSE_OK);
+  assert_int_equal(sse_history_push(h, f, &seq), SSE_OK);
+  sse_frame_release(f);
+  assert_true(seq == 5);
+  bytes = sse_history_range(h, &first, &last);
+  assert_int_equal(bytes, 0);
+  assert_true(first == 6 && last == 5);
+  assert_int_equal(replay(h, s, "4", &pos), SSE_E_EVICTED);
+  assert_int_equal(replay(h, s, "5", &pos), SSE_E_EVICTED);
+  assert_int_equal(sse_history_replay_from(h, s, 4, &pos), SSE_E_EVICTED);
+  assert_int_equal(sse_history_replay_from(h, s, 5, &pos), SSE_OK);
+  assert_true(pos == 5);
+  assert_int_equal(ta.live, 3); /* h, ring, s: every frame is gone */
+  push(h, "6", &a);
+  assert_int_equal(replay(h, s, "6", &pos), SSE_OK);
+  assert_int_equal(sse_history_replay_from(h, s, 5, &pos), SSE_OK);
+  sink_drain(s, &k);
+  expect_ids(&k, 6, 6);
+  sse_history_free(h);
+  sse_stream_free(s);
+  assert_int_equal(ta.live, 0);
+  sink_free(&k);
+  /* exactly at the byte bound: all kept */
+  assert_int_equal(sse_history_new(&h, 0, 48, NULL), SSE_OK);
+  push_range(h, 1, 3, NULL);
+  assert_int_equal(sse_history_range(h, &first, &last), 48);
+  assert_true(first == 1 && last == 3);
+  sse_history_free(h);
+  /* a frame that is not kept needs no memory, even with the ring full */
+  ta.fail_at = 0;
+  assert_int_equal(sse_history_new(&h, 100, 200, &a), SSE_OK);
+  push_range(h, 1, 8, &a); /* the ring's first 8 slots, full */
+  assert_int_equal(sse_frame_new_event(&f, &ev, &a), SSE_OK); /* id 5 */
+  ta.fail_at = ta.calls + 1;
+  ta.fail_forever = 1;
+  assert_int_equal(sse_history_push(h, f, &seq), SSE_OK);
+  assert_true(seq == 9);
+  ta.fail_at = 0;
+  ta.fail_forever = 0;
+  sse_frame_release(f);
+  sse_history_free(h);
+  assert_int_equal(ta.live, 0);
+  /* defaults */
+  assert_int_equal(sse_history_new(&h, 0, 0, NULL), SSE_OK);
+  assert_int_equal(sse_history_range(h, &first, &last), 0);
+  assert_true(first == 1 && last == 0);
+  sse_history_free(h);
+}
+
+static void test_count_bound_and_ring(void **state) {
+  test_alloc ta = {0};
+  sse_allocator a = test_alloc_hooks(&ta);
+  sse_history *h;
+  sse_stream *s;
+  uint64_t first, last, pos;
+  sink k;
+  (void)state;
+  /* many laps round the ring, replay from every kept id */
+  assert_int_equal(sse_history_new(&h, 100, SIZE_MAX, &a), SSE_OK);
+  push_range(h, 1, 1234, &a);
+  sse_history_range(h, &first, &last);
+  assert_true(first == 1135 && last == 1234);
+  assert_int_equal(ta.live, 2 + 100);
+  for (pos = first; pos <= last; pos += 33) {
+    char id[16];
+    snprintf(id, sizeof id, "%d", (int)pos);
+    sink_init(&k, SINK_ALL, 0);
+    s = sink_stream(&k, &a);
+    assert_int_equal(replay(h, s, id, NULL), SSE_OK);
+    sink_drain(s, &k);
+    /* all after pos in one call per SSE_STREAM_MAX_IOV frames */
+    assert_int_equal(k.calls, (last - pos + SSE_STREAM_MAX_IOV - 1) /
+                                  SSE_STREAM_MAX_IOV);
+    expect_ids(&k, (int)pos + 1, (int)last);
+    sse_stream_free(s);
+    sink_free(&k);
+  }
+  sse_history_free(h);
+  assert_int_equal(ta.live, 0);
+}
+
+static void test_replay_from_positions(void **state) {
+  int mode, plain;
+  (void)state;
+  FOR_SINKS(mode, plain) {
+    sse_history *h;
+    sse_stream *s;
+    uint64_t next = 0;
+    sink k;
+    sink_init(&k, mode, plain);
+    s = sink_stream(&k, NULL);
+    assert_int_equal(sse_history_new(&h, 4, 0, NULL), SSE_OK);
+    assert_int_equal(sse_history_replay_from(h, s, 0, &next), SSE_OK);
+    assert_true(next == 0);
+    assert_int_equal(sse_history_replay_from(h, s, 1, &next),
+                     SSE_E_INVALID_ARGUMENT);
+    push_range(h, 1, 3, NULL);
+    assert_int_equal(sse_history_replay_from(h, s, 0, &next), SSE_OK);
+    assert_true(next == 3);
+    assert_int_equal(sse_history_replay_from(h, s, 3, &next), SSE_OK);
+    assert_int_equal(sse_history_replay_from(h, s, 4, &next),
+                     SSE_E_INVALID_ARGUMENT);
+    push_range(h, 4, 10, NULL); /* keeps 7..10 */
+    assert_int_equal(sse_history_replay_from(h, s, 0, &next), SSE_E_EVICTED);
+    assert_int_equal(sse_history_replay_from(h, s, 5, &next), SSE_E_EVICTED);
+    assert_true(next == 10);
+    assert_int_equal(sse_history_replay_from(h, s, 6, &next), SSE_OK);
+    sink_drain(s, &k);
+    {
+      test_log want = {0};
+      events_log(&want, 1, 3);
+      events_log(&want, 7, 10);
+      test_log_add(&want, "result 0\n", 9);
+      sink_expect_events(&k, want.p);
+      test_log_free(&want);
+    }
+    sse_history_free(h);
+    sse_stream_free(s);
+    sink_free(&k);
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Hand-over from replay to live frames. A tiny hub: publish = push, then
+ * send to every live stream. */
+
+typedef struct hub {
+  sse_history *h;
+  sse_stream *live[4];
+  int nlive;
+} hub;
+
+static void publish(hub *b, int id) {
+  char s[16];
+  sse_frame *f;
+  int i;
+  snprintf(s, sizeof s, "%d", id);
+  f = frame(s, NULL);
+  assert_int_equal(sse_history_push(b->h, f, NULL), SSE_OK);
+  for (i = 0; i < b->nlive; i++)
+    assert_int_equal(sse_stream_send_frame(b->live[i], f), SSE_OK);
+  sse_frame_release(f);
+}
+
+static void test_handover(void **state) {
+  int mode, plain;
+  (void)state;
+  FOR_SINKS(mode, plain) {
+    hub b = {0};
+    sse_stream *s1, *s2, *s3;
+    sink k1, k2, k3;
+    uint64_t pos1, pos2, pos3;
+    int i;
+    assert_int_equal(sse_history_new(&b.h, 0, 0, NULL), SSE_OK);
+    sink_init(&k1, mode, plain);
+    sink_init(&k2, mode, plain);
+    sink_init(&k3, mode, plain);
+    k3.budget = 7; /* a stream that is slow all along */
+    s1 = sink_stream(&k1, NULL);
+    s2 = sink_stream(&k2, NULL);
+    s3 = sink_stream(&k3, NULL);
+    for (i = 1; i <= 5; i++)
+      publish(&b, i);
+    /* s1 replays and joins in the same turn */
+    assert_int_equal(replay(b.h, s1, "2", &pos1), SSE_OK);
+    b.live[b.nlive++] = s1;
+    /* s2 replays, but joins only after two more publishes */
+    assert_int_equal(replay(b.h, s2, "3", &pos2), SSE_OK);
+    assert_true(pos2 == 5);
+    publish(&b, 6);
+    publish(&b, 7);
+    assert_int_equal(sse_history_replay_from(b.h, s2, pos2, &pos2), SSE_OK);
+    assert_true(pos2 == 7);
+    b.live[b.nlive++] = s2;
+    /* s3: unknown id, starts from now, joins later after one publish */
+    assert_int_equal(replay(b.h, s3, "77", &pos3), SSE_E_UNKNOWN_ID);
+    assert_true(pos3 == 7);
+    publish(&b, 8);
+    assert_int_equal(sse_history_replay_from(b.h, s3, pos3, &pos3), SSE_OK);
+    b.live[b.nlive++] = s3;
+    /* catching up again at the current position adds nothing */
+    assert_int_equal(sse_history_replay_from(b.h, s3, pos3, &pos3), SSE_OK);
+    for (i = 9; i <= 12; i++)
+      publish(&b, i);
+    k3.budget = SIZE_MAX;
+    sink_drain(s1, &k1);
+    sink_drain(s2, &k2);
+    sink_drain(s3, &k3);
+    expect_ids(&k1, 3, 12);
+    expect_ids(&k2, 4, 12);
+    expect_ids(&k3, 8, 12);
+    sse_stream_free(s1);
+    sse_stream_free(s2);
+    sse_stream_free(s3);
+    sse_history_free(b.h);
+    sink_free(&k1);
+    sink_free(&k2);
+    sink_free(&k3);
+  }
+}
+
+/* A replay that does not fit under the stream's cap: refused whole, and
+ * the stream stays usable (for a resync). */
+static void test_replay_over_the_cap(void **state) {
+  sse_event resync = mk_event("resync", NULL, "");
+  sse_history *h;
+  sse_stream *s;
+  uint64_t pos = 0;
+  sink k;
+  (void)state;
+  assert_int_equal(sse_history_new(&h, 0, 0, NULL), SSE_OK);
+  push_range(h, 1, 5, NULL); /* 16 bytes each */
+  sink_init(&k, SINK_ALL, 0);
+  s = sink_stream(&k, NULL);
+  assert_int_equal(sse_stream_set_max_pending(s, 63), SSE_OK);
+  assert_int_equal(replay(h, s, "1", &pos), SSE_E_OVERFLOW);
+  assert_true(pos == 0); /* not set */
+  assert_int_equal(sse_stream_error(s), SSE_OK);
+  assert_int_equal(sse_stream_pending(s), 0);
+  assert_int_equal(k.calls, 0);
+  assert_int_equal(sse_history_replay_from(h, s, 1, NULL), SSE_E_OVERFLOW);
+  assert_int_equal(sse_stream_send_event(s, &resync), SSE_OK);
+  assert_int_equal(replay(h, s, "2", &pos), SSE_OK); /* 48 bytes fit */
+  sink_drain(s, &k);
+  sink_expect_events(&k, "event resync||\nevent message|d3|3\n"
+                         "event message|d4|4\nevent message|d5|5\n"
+                         "result 0\n");
+  sse_stream_free(s);
+  sse_history_free(h);
+  sink_free(&k);
+}
+
+/* A replay onto a stream that is waiting queues behind it, untouched. */
+static void test_replay_behind_pending(void **state) {
+  int mode, plain;
+  (void)state;
+  FOR_SINKS(mode, plain) {
+    sse_event first = mk_event(NULL, "0", "d0");
+    sse_history *h;
+    sse_stream *s;
+    size_t calls;
+    sink k;
+    assert_int_equal(sse_history_new(&h, 0, 0, NULL), SSE_OK);
+    push_range(h, 1, 6, NULL);
+    sink_init(&k, mode, plain);
+    k.budget = 5;
+    s = sink_stream(&k, NULL);
+    assert_int_equal(sse_stream_send_event(s, &first), SSE_OK);
+    assert_true(sse_stream_pending(s) > 0);
+    calls = k.calls;
+    assert_int_equal(replay(h, s, "3", NULL), SSE_OK);
+    assert_int_equal(k.calls, calls); /* queued only */
+    k.budget = SIZE_MAX;
+    sink_drain(s, &k);
+    {
+      test_log want = {0};
+      events_log(&want, 0, 0);
+      events_log(&want, 4, 6);
+      test_log_add(&want, "result 0\n", 9);
+      sink_expect_events(&k, want.p);
+      test_log_free(&want);
+    }
+    sse_stream_free(s);
+    sse_history_free(h);
+    sink_free(&k);
+  }
+}
+
+/* Replay against streams that cannot take it. */
+static sse_history *hook_history;
+static int hook_runs;
+static void reenter(sink *k) {
+  hook_runs++;
+  assert_int_equal(sse_history_replay(hook_history, k->hook_data, "1", 1,
+                                      NULL),
+                   SSE_E_BUSY);
+  assert_int_equal(sse_history_replay_from(hook_history, k->hook_data, 0,
+                                           NULL),
+                   SSE_E_BUSY);
+}
+
+static void test_replay_errors(void **state) {
+  sse_history *h;
+  sse_stream *s;
+  sse_frame *f;
+  sse_event noid = mk_event(NULL, NULL, "x");
+  uint64_t seq = 99;
+  sink k;
+  (void)state;
+  assert_int_equal(sse_history_new(&h, 0, 0, NULL), SSE_OK);
+  push_range(h, 1, 3, NULL);
+  sink_init(&k, SINK_ALL, 0);
+  s = sink_stream(&k, NULL);
+  /* closed */
+  assert_int_equal(sse_stream_close(s), SSE_OK);
+  assert_int_equal(replay(h, s, "1", NULL), SSE_E_CLOSED);
+  assert_int_equal(sse_history_replay_from(h, s, 0, NULL), SSE_E_CLOSED);
+  sse_stream_free(s);
+  /* failed */
+  k.fail_at = 0;
+  s = sink_stream(&k, NULL);
+  assert_int_equal(replay(h, s, "1", NULL), SSE_E_WRITE);
+  assert_int_equal(sse_stream_error(s), SSE_E_WRITE);
+  assert_int_equal(replay(h, s, "1", NULL), SSE_E_WRITE);
+  sse_stream_free(s);
+  sink_free(&k);
+  /* from inside the stream's callback */
+  sink_init(&k, SINK_ALL, 0);
+  s = sink_stream(&k, NULL);
+  k.hook = reenter;
+  k.hook_data = s;
+  hook_history = h;
+  hook_runs = 0;
+  assert_int_equal(sse_stream_send_comment(s, "x", 1), SSE_OK);
+  assert_int_equal(hook_runs, 1);
+  sse_stream_free(s);
+  sink_free(&k);
+  /* arguments */
+  s = (sse_stream *)&k; /* never looked at */
+  assert_int_equal(sse_history_replay(NULL, s, "1", 1, NULL),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_history_replay(h, NULL, "1", 1, NULL),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_history_replay(h, s, NULL, 1, NULL),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_history_replay_from(NULL, s, 0, NULL),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_history_replay_from(h, NULL, 0, NULL),
+                   SSE_E_INVALID_ARGUMENT);
+  /* frames a history cannot resume from */
+  assert_int_equal(sse_frame_new_event(&f, &noid, NULL), SSE_OK);
+  assert_int_equal(sse_history_push(h, f, &seq), SSE_E_INVALID_ARGUMENT);
+  sse_frame_release(f);
+  noid.id = "";
+  assert_int_equal(sse_frame_new_event(&f, &noid, NULL), SSE_OK);
+  assert_int_equal(sse_history_push(h, f, &seq), SSE_E_INVALID_ARGUMENT);
+  sse_frame_release(f);
+  assert_int_equal(sse_frame_new_comment(&f, "1", 1, NULL), SSE_OK);
+  assert_int_equal(sse_history_push(h, f, &seq), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_history_push(NULL, f, &seq), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_history_push(h, NULL, &seq), SSE_E_INVALID_ARGUMENT);
+  sse_frame_release(f);
+  assert_true(seq == 99);
+  assert_int_equal(sse_history_new(NULL, 0, 0, NULL), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_history_range(NULL, &seq, NULL), 0);
+  sse_history_free(NULL);
+  sse_history_free(h);
+}
+
+/* Allocation failure at each allocation: history creation, pushes (ring
+ * growth), and replays onto a stream whose queue must grow. */
+static size_t nomem_run(size_t fail_at, size_t *nomem) {
+  test_alloc ta = {0};
+  sse_allocator a = test_alloc_hooks(&ta);
+  sse_history *h = NULL;
+  sse_stream *s;
+  uint64_t first, last, first2, last2;
+  size_t bytes, pending;
+  int i, rc;
+  sink k;
+  sink_init(&k, SINK_ALL, 0);
+  k.budget = 3;
+  s = sink_stream(&k, NULL); /* the stream's own allocations: libc */
+  ta.fail_at = fail_at;
+  rc = sse_history_new(&h, 20, 0, &a);
+  if (rc == SSE_E_NOMEM) {
+    ++*nomem;
+    assert_null(h);
+    ta.fail_at = 0;
+    assert_int_equal(sse_history_new(&h, 20, 0, &a), SSE_OK);
+  }
+  for (i = 1; i <= 30; i++) {
+    char id[16];
+    sse_frame *f;
+    snprintf(id, sizeof id, "%d", i);
+    {
+      sse_event ev = mk_event(NULL, id, "x");
+      rc = sse_frame_new_event(&f, &ev, NULL);
+      assert_int_equal(rc, SSE_OK);
+    }
+    bytes = sse_history_range(h, &first, &last);
+    rc = sse_history_push(h, f, NULL);
+    if (rc == SSE_E_NOMEM) {
+      ++*nomem;
+      assert_int_equal(sse_history_range(h, &first2, &last2), bytes);
+      assert_true(first == first2 && last == last2);
+      ta.fail_at = 0;
+      rc = sse_history_push(h, f, NULL);
+    }
+    assert_int_equal(rc, SSE_OK);
+    sse_frame_release(f);
+  }
+  /* the replay needs the stream's queue to grow: fail it through a
+   * stream on the failing allocator */
+  sse_stream_free(s);
+  if (sink_stream_new(&k, &a, &s) == SSE_E_NOMEM) {
+    ++*nomem;
+    ta.fail_at = 0;
+    s = sink_stream(&k, &a);
+  }
+  pending = sse_stream_pending(s);
+  rc = sse_history_replay(h, s, "12", 2, NULL);
+  if (rc == SSE_E_NOMEM) {
+    ++*nomem;
+    assert_int_equal(sse_stream_pending(s), pending);
+    assert_int_equal(sse_stream_error(s), SSE_OK);
+    ta.fail_at = 0;
+    rc = sse_history_replay(h, s, "12", 2, NULL);
+  }
+  assert_int_equal(rc, SSE_OK);
+  k.budget = SIZE_MAX;
+  sink_drain(s, &k);
+  {
+    test_log want = {0};
+    for (i = 13; i <= 30; i++)
+      test_log_printf(&want, "event message|x|%d\n", i);
+    test_log_add(&want, "result 0\n", 9);
+    sink_expect_events(&k, want.p);
+    test_log_free(&want);
+  }
+  sse_stream_free(s);
+  sse_history_free(h);
+  assert_int_equal(ta.live, 0);
+  sink_free(&k);
+  return ta.calls;
+}
+
+static void test_nomem_every_allocation(void **state) {
+  size_t n, i, nomem = 0;
+  (void)state;
+  n = nomem_run(0, &nomem);
+  assert_int_equal(nomem, 0);
+  assert_true(n >= 4); /* history, ring growths, stream, queue array */
+  for (i = 1; i <= n; i++) {
+    nomem = 0;
+    nomem_run(i, &nomem);
+    assert_int_equal(nomem, 1);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_replay_after_an_id),
+      cmocka_unit_test(test_unknown_ids),
+      cmocka_unit_test(test_evicted_ids),
+      cmocka_unit_test(test_opaque_ids),
+      cmocka_unit_test(test_byte_bound),
+      cmocka_unit_test(test_count_bound_and_ring),
+      cmocka_unit_test(test_replay_from_positions),
+      cmocka_unit_test(test_handover),
+      cmocka_unit_test(test_replay_over_the_cap),
+      cmocka_unit_test(test_replay_behind_pending),
+      cmocka_unit_test(test_replay_errors),
+      cmocka_unit_test(test_nomem_every_allocation),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1211 @@
+/* The stream object and shared frames, through scripted write callbacks.
+ * Every scenario that does not script the transport itself runs under each
+ * sink mode (take all, one byte per call, would-block every other call),
+ * with the vectored and with the plain callback. */
+#ifdef SSE_TEST_THREADS
+#  define _POSIX_C_SOURCE 200809L
+#  include <pthread.h>
+#endif
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "stream_sink.h"
+
+#define FOR_SINKS(mode, plain)                                                 \
+  for (plain = 0; plain < 2; plain++)                                          \
+    for (mode = 0; mode < SINK_MODES; mode++)
+
+/* Three frames (an event with id, a typed multi-line event, a comment) and
+ * what the decoder must make of them. */
+static void three_frames(test_log *l) {
+  enc_event(l, NULL, "1", "first");
+  enc_event(l, "upd", "2", "x\ny");
+  enc_comment(l, "c");
+}
+#define THREE_EVENTS                                                           \
+  "event message|first|1\nevent upd|x\ny|2\ncomment c\nresult 0\n"
+
+static void send_three(sse_stream *s, int expect) {
+  sse_event e1 = mk_event(NULL, "1", "first");
+  sse_event e2 = mk_event("upd", "2", "x\ny");
+  assert_int_equal(sse_stream_send_event(s, &e1), expect);
+  assert_int_equal(sse_stream_send_event(s, &e2), expect);
+  assert_int_equal(sse_stream_send_comment(s, "c", 1), expect);
+}
+
+/* ---------------------------------------------------------------------- */
+
+static void test_idle_memory(void **state) {
+  test_alloc ta = {0};
+  sse_allocator a = test_alloc_hooks(&ta);
+  sse_event ev = mk_event(NULL, NULL, "tick");
+  sse_stream *s;
+  sse_frame *f;
+  size_t idle, calls, i;
+  sink k;
+  (void)state;
+  sink_init(&k, SINK_ALL, 0);
+  s = sink_stream(&k, &a);
+  idle = ta.live_bytes;
+  assert_int_equal(ta.live, 1);
+  assert_true(idle <= 256);
+  printf("idle stream: %zu bytes in %zu allocation\n", idle, ta.live);
+
+  /* A send on an idle stream allocates its frame and nothing else; a
+   * shared frame costs nothing. */
+  calls = ta.calls;
+  assert_int_equal(sse_stream_send_event(s, &ev), SSE_OK);
+  assert_int_equal(ta.calls - calls, 1);
+  assert_int_equal(ta.live_bytes, idle);
+  assert_int_equal(sse_frame_new_event(&f, &ev, &a), SSE_OK);
+  calls = ta.calls;
+  for (i = 0; i < 100; i++)
+    assert_int_equal(sse_stream_send_frame(s, f), SSE_OK);
+  assert_int_equal(ta.calls, calls);
+
+  /* A long queue takes an array, grown by doubling (4 inline, then 8, 16,
+   * ..., 1024: 8 allocations for 1000 frames), given back when it drains. */
+  k.budget = 0;
+  calls = ta.calls;
+  for (i = 0; i < 1000; i++)
+    assert_int_equal(sse_stream_send_frame(s, f), SSE_OK);
+  assert_int_equal(ta.calls - calls, 8);
+  sse_frame_release(f);
+  assert_true(ta.live_bytes > idle);
+  k.budget = SIZE_MAX;
+  sink_drain(s, &k);
+  assert_int_equal(ta.live, 1);
+  assert_int_equal(ta.live_bytes, idle);
+  sse_stream_free(s);
+  assert_int_equal(ta.live, 0);
+  sink_free(&k);
+}
+
+static void test_sends_reach_the_wire(void **state) {
+  int mode, plain;
+  (void)state;
+  FOR_SINKS(mode, plain) {
+    test_log want = {0};
+    sse_event e1 = mk_event(NULL, "1", "hello");
+    sse_event e2 = mk_event("tick", NULL, "a\r\nb");
+    sse_event e3 = mk_event(NULL, NULL, "");
+    sse_stream *s;
+    sink k;
+    sink_init(&k, mode, plain);
+    s = sink_stream(&k, NULL);
+    assert_int_equal(sse_stream_open(s, 3000, 2), SSE_OK);
+    assert_int_equal(sse_stream_send_event(s, &e1), SSE_OK);
+    assert_int_equal(sse_stream_send_event(s, &e2), SSE_OK);
+    assert_int_equal(sse_stream_send_comment(s, "note", 4), SSE_OK);
+    assert_int_equal(sse_stream_send_retry(s, 500), SSE_OK);
+    assert_int_equal(sse_stream_send_event(s, &e3), SSE_OK);
+    assert_int_equal(sse_stream_send_comment(s, NULL, 0), SSE_OK);
+    sink_drain(s, &k);
+    test_log_add(&want, ":\n", 2);
+    enc_retry(&want, 3000);
+    enc_event(&want, NULL, "1", "hello");
+    enc_event(&want, "tick", NULL, "a\r\nb");
+    enc_comment(&want, "note");
+    enc_retry(&want, 500);
+    enc_event(&want, NULL, NULL, "");
+    enc_comment(&want, NULL);
+    sink_expect(&k, want.p, want.len);
+    sink_expect_events(&k, "comment \nretry 3000\nevent message|hello|1\n"
+                           "event tick|a\nb|1\ncomment note\nretry 500\n"
+                           "event message||1\ncomment \nresult 0\n");
+    assert_int_equal(sse_stream_error(s), SSE_OK);
+    sse_stream_free(s);
+    sink_free(&k);
+    test_log_free(&want);
+  }
+}
+
+/* The transport takes only `pos` bytes, for every pos over three frames;
+ * then it opens up and the rest must follow exactly. */
+static void test_short_write_at_every_position(void **state) {
+  test_log want = {0};
+  size_t pos;
+  int mode, plain;
+  (void)state;
+  three_frames(&want);
+  FOR_SINKS(mode, plain) {
+    for (pos = 0; pos <= want.len; pos++) {
+      sse_stream *s;
+      sink k;
+      sink_init(&k, mode, plain);
+      k.budget = pos;
+      s = sink_stream(&k, NULL);
+      send_three(s, SSE_OK);
+      assert_true(k.wire.len <= pos);
+      if (mode == SINK_ALL)
+        assert_int_equal(k.wire.len, pos);
+      if (k.wire.len)
+        assert_memory_equal(k.wire.p, want.p, k.wire.len);
+      assert_int_equal(sse_stream_pending(s), want.len - k.wire.len);
+      k.budget = SIZE_MAX;
+      sink_drain(s, &k);
+      sink_expect(&k, want.p, want.len);
+      sink_expect_events(&k, THREE_EVENTS);
+      sse_stream_free(s);
+      sink_free(&k);
+    }
+  }
+  test_log_free(&want);
+}
+
+/* Would-block: only the first send calls the callback; the flush then
+ * carries every queued frame in one call. */
+static void test_would_block_then_flush(void **state) {
+  test_log want = {0};
+  int plain;
+  (void)state;
+  three_frames(&want);
+  for (plain = 0; plain < 2; plain++) {
+    sse_stream *s;
+    sink k;
+    sink_init(&k, SINK_ALL, plain);
+    k.budget = 0;
+    s = sink_stream(&k, NULL);
+    send_three(s, SSE_OK);
+    assert_int_equal(k.calls, 1);
+    assert_int_equal(sse_stream_pending(s), want.len);
+    assert_int_equal(sse_stream_flush(s), SSE_E_AGAIN);
+    assert_int_equal(k.calls, 2);
+    k.budget = SIZE_MAX;
+    assert_int_equal(sse_stream_flush(s), SSE_OK);
+    assert_int_equal(k.calls, 3);
+    assert_int_equal(k.last_iov, plain ? 1 : 3);
+    assert_int_equal(sse_stream_pending(s), 0);
+    sink_expect(&k, want.p, want.len);
+    /* nothing pending: flush does not call the callback */
+    assert_int_equal(sse_stream_flush(s), SSE_OK);
+    assert_int_equal(k.calls, 3);
+    sse_stream_free(s);
+    sink_free(&k);
+  }
+  test_log_free(&want);
+}
+
+/* The transport fails once `pos` bytes are in, for every pos: the stream
+ * fails for good, the callback is never called again, memory is freed. */
+static void test_error_at_every_position(void **state) {
+  test_log want = {0};
+  size_t pos, rounds;
+  int mode, plain, rc;
+  (void)state;
+  three_frames(&want);
+  FOR_SINKS(mode, plain) {
+    for (pos = 0; pos <= want.len; pos++) {
+      test_alloc ta = {0};
+      sse_allocator a = test_alloc_hooks(&ta);
+      sse_event ev = mk_event(NULL, NULL, "late");
+      sse_frame *f;
+      sse_stream *s;
+      uint64_t d;
+      sink k;
+      sink_init(&k, mode, plain);
+      k.fail_at = pos;
+      s = sink_stream(&k, &a);
+      assert_int_equal(sse_frame_new_event(&f, &ev, &a), SSE_OK);
+      {
+        sse_event e1 = mk_event(NULL, "1", "first");
+        sse_event e2 = mk_event("upd", "2", "x\ny");
+        rc = sse_stream_send_event(s, &e1);
+        assert_true(rc == SSE_OK || rc == SSE_E_WRITE);
+        rc = sse_stream_send_event(s, &e2);
+        assert_true(rc == SSE_OK || rc == SSE_E_WRITE);
+        rc = sse_stream_send_comment(s, "c", 1);
+        assert_true(rc == SSE_OK || rc == SSE_E_WRITE);
+      }
+      for (rounds = 0; sse_stream_pending(s); rounds++) {
+        assert_true(rounds < 4 * want.len + 8);
+        rc = sse_stream_flush(s);
+        if (rc == SSE_E_WRITE)
+          break;
+        assert_true(rc == SSE_OK || rc == SSE_E_AGAIN);
+      }
+      assert_int_equal(k.wire.len, pos < want.len ? pos : want.len);
+      if (k.wire.len)
+        assert_memory_equal(k.wire.p, want.p, k.wire.len);
+      if (pos == want.len) {
+        assert_int_equal(sse_stream_error(s), SSE_OK);
+      } else {
+        size_t calls = k.calls;
+        assert_int_equal(sse_stream_error(s), SSE_E_WRITE);
+        assert_int_equal(sse_stream_pending(s), 0);
+        assert_int_equal(sse_stream_send_event(s, &ev), SSE_E_WRITE);
+        assert_int_equal(sse_stream_send_frame(s, f), SSE_E_WRITE);
+        assert_int_equal(sse_stream_send_comment(s, "x", 1), SSE_E_WRITE);
+        assert_int_equal(sse_stream_send_retry(s, 1), SSE_E_WRITE);
+        assert_int_equal(sse_stream_open(s, 1, 0), SSE_E_WRITE);
+        assert_int_equal(sse_stream_flush(s), SSE_E_WRITE);
+        assert_int_equal(sse_stream_tick(s, 0, &d), SSE_E_WRITE);
+        assert_int_equal(sse_stream_tick(s, 1000000, &d), SSE_E_WRITE);
+        assert_true(d == SSE_NO_DEADLINE);
+        assert_int_equal(sse_stream_close(s), SSE_OK);
+        assert_int_equal(sse_stream_error(s), SSE_E_WRITE);
+        assert_int_equal(k.calls, calls);
+        assert_int_equal(k.calls_after_fail, 0);
+        /* the failed stream holds nothing: only it and f are alive */
+        assert_int_equal(ta.live, 2);
+      }
+      sse_stream_free(s);
+      sse_frame_release(f);
+      assert_int_equal(ta.live, 0);
+      sink_free(&k);
+    }
+  }
+  test_log_free(&want);
+}
+
+/* Callbacks that break the contract, and *written == 0. */
+static int cb_zero(void *user, const sse_iovec *iov, size_t n,
+                   size_t *written) {
+  (void)iov;
+  (void)n;
+  ++*(int *)user;
+  *written = 0;
+  return SSE_OK;
+}
+static int cb_code(void *user, const void *buf, size_t len, size_t *written) {
+  (void)buf;
+  (void)len;
+  (void)written;
+  return *(int *)user;
+}
+
+static void test_callback_results(void **state) {
+  static const int odd[] = {SSE_E_NOSPACE, SSE_PAUSE, SSE_E_WRITE, 1, -11};
+  sse_stream *s;
+  size_t i;
+  int calls = 0, plain;
+  sink k;
+  (void)state;
+  /* OK with nothing written is would-block */
+  assert_int_equal(sse_stream_new(&s, cb_zero, &calls, NULL), SSE_OK);
+  assert_int_equal(sse_stream_send_comment(s, "a", 1), SSE_OK);
+  assert_int_equal(sse_stream_pending(s), 4);
+  assert_int_equal(sse_stream_flush(s), SSE_E_AGAIN);
+  assert_int_equal(calls, 2);
+  assert_int_equal(sse_stream_error(s), SSE_OK);
+  sse_stream_free(s);
+  /* any code but OK and AGAIN is a failure */
+  for (i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+    int code = odd[i];
+    assert_int_equal(sse_stream_new_write(&s, cb_code, &code, NULL), SSE_OK);
+    assert_int_equal(sse_stream_send_comment(s, "a", 1), SSE_E_WRITE);
+    assert_int_equal(sse_stream_error(s), SSE_E_WRITE);
+    sse_stream_free(s);
+  }
+  /* reporting more than offered is a failure */
+  for (plain = 0; plain < 2; plain++) {
+    sink_init(&k, SINK_ALL, plain);
+    k.overreport = 1;
+    s = sink_stream(&k, NULL);
+    assert_int_equal(sse_stream_send_comment(s, "a", 1), SSE_E_WRITE);
+    assert_int_equal(sse_stream_pending(s), 0);
+    sse_stream_free(s);
+    sink_free(&k);
+  }
+}
+
+/* A slow stream hits its cap exactly; a healthy one next to it gets it
+ * all. */
+static void test_overflow(void **state) {
+  int mode, plain;
+  (void)state;
+  FOR_SINKS(mode, plain) {
+    test_alloc ta = {0};
+    sse_allocator a = test_alloc_hooks(&ta);
+    test_log want = {0}, slow = {0};
+    sse_stream *sa, *sb;
+    sse_frame *f30, *f10, *f2;
+    size_t calls, i;
+    uint64_t d;
+    sink ka, kb;
+    char text[28];
+    memset(text, 'x', sizeof text);
+    assert_int_equal(sse_frame_new_comment(&f30, text, 27, &a), SSE_OK);
+    assert_int_equal(sse_frame_new_comment(&f10, text, 7, &a), SSE_OK);
+    assert_int_equal(sse_frame_new_comment(&f2, NULL, 0, &a), SSE_OK);
+    sink_init(&ka, mode, plain);
+    sink_init(&kb, mode, plain);
+    ka.budget = 0;
+    sa = sink_stream(&ka, &a);
+    sb = sink_stream(&kb, &a);
+    assert_int_equal(sse_stream_set_max_pending(sa, 100), SSE_OK);
+    assert_int_equal(sse_stream_set_max_pending(sb, 100), SSE_OK);
+    for (i = 0; i < 3; i++) {
+      assert_int_equal(sse_stream_send_frame(sa, f30), SSE_OK);
+      assert_int_equal(sse_stream_send_frame(sb, f30), SSE_OK);
+      sink_drain(sb, &kb);
+      test_log_add(&want, sse_frame_bytes(f30, &calls), 30);
+    }
+    assert_int_equal(sse_stream_pending(sa), 90);
+    assert_int_equal(sse_stream_send_frame(sa, f10), SSE_OK); /* 100: fits */
+    assert_int_equal(sse_stream_send_frame(sb, f10), SSE_OK);
+    test_log_add(&want, sse_frame_bytes(f10, &calls), 10);
+    test_log_add(&slow, want.p, want.len);
+    assert_int_equal(sse_stream_pending(sa), 100);
+    calls = ta.calls;
+    assert_int_equal(sse_stream_send_frame(sa, f2), SSE_E_OVERFLOW);
+    assert_int_equal(sse_stream_error(sa), SSE_E_OVERFLOW);
+    assert_int_equal(sse_stream_pending(sa), 100);
+    /* sticky, and a refused send allocates nothing */
+    assert_int_equal(sse_stream_send_comment(sa, NULL, 0), SSE_E_OVERFLOW);
+    assert_int_equal(sse_stream_send_frame(sa, f2), SSE_E_OVERFLOW);
+    assert_int_equal(sse_stream_tick(sa, 0, &d), SSE_E_OVERFLOW);
+    assert_true(d == SSE_NO_DEADLINE);
+    assert_int_equal(ta.calls, calls);
+    /* the neighbour goes on */
+    assert_int_equal(sse_stream_send_frame(sb, f2), SSE_OK);
+    test_log_add(&want, ":\n", 2);
+    assert_int_equal(sse_stream_error(sb), SSE_OK);
+    sink_drain(sb, &kb);
+    sink_expect(&kb, want.p, want.len);
+    /* the overflowed stream still drains what it had, whole frames only */
+    ka.budget = SIZE_MAX;
+    sink_drain(sa, &ka);
+    sink_expect(&ka, slow.p, slow.len);
+    assert_int_equal(sse_stream_error(sa), SSE_E_OVERFLOW);
+    sse_stream_free(sa);
+    sse_stream_free(sb);
+    /* one frame over the cap of an idle stream: refused, nothing written */
+    sink_free(&ka);
+    sink_init(&ka, mode, plain);
+    sa = sink_stream(&ka, &a);
+    assert_int_equal(sse_stream_set_max_pending(sa, 29), SSE_OK);
+    assert_int_equal(sse_stream_send_frame(sa, f30), SSE_E_OVERFLOW);
+    assert_int_equal(ka.calls, 0);
+    sse_stream_free(sa);
+    sse_frame_release(f30);
+    sse_frame_release(f10);
+    sse_frame_release(f2);
+    assert_int_equal(ta.live, 0);
+    sink_free(&ka);
+    sink_free(&kb);
+    test_log_free(&want);
+    test_log_free(&slow);
+  }
+}
+
+/* Keep-alives with a fake clock. */
+static void test_heartbeat(void **state) {
+  int mode, plain;
+  (void)state;
+  FOR_SINKS(mode, plain) {
+    test_log want = {0};
+    sse_event ev = mk_event(NULL, NULL, "e");
+    sse_event half = mk_event(NULL, NULL, "half");
+    sse_stream *s;
+    uint64_t d = 0;
+    sink k;
+    sink_init(&k, mode, plain);
+    s = sink_stream(&k, NULL);
+    assert_int_equal(sse_stream_set_heartbeat(s, 1000), SSE_OK);
+    /* the first tick starts the clock */
+    assert_int_equal(sse_stream_tick(s, 5000, &d), SSE_OK);
+    assert_true(d == 6000);
+    assert_int_equal(sse_stream_tick(s, 5999, &d), SSE_OK);
+    assert_true(d == 6000);
+    assert_int_equal(k.wire.len, 0);
+    assert_int_equal(sse_stream_tick(s, 6000, &d), SSE_OK);
+    sink_drain(s, &k);
+    test_log_add(&want, ":\n", 2);
+    sink_expect(&k, want.p, want.len);
+    assert_true(d == 7000);
+    /* a write resets the idle time (stamped with the latest tick) */
+    assert_int_equal(sse_stream_tick(s, 6500, &d), SSE_OK);
+    assert_true(d == 7000);
+    assert_int_equal(sse_stream_send_event(s, &ev), SSE_OK);
+    sink_drain(s, &k);
+    enc_event(&want, NULL, NULL, "e");
+    assert_int_equal(sse_stream_tick(s, 7000, &d), SSE_OK);
+    assert_true(d == 7500);
+    assert_int_equal(sse_stream_tick(s, 7499, &d), SSE_OK);
+    assert_true(d == 7500);
+    sink_expect(&k, want.p, want.len);
+    assert_int_equal(sse_stream_tick(s, 7500, &d), SSE_OK);
+    sink_drain(s, &k);
+    test_log_add(&want, ":\n", 2);
+    assert_true(d == 8500);
+    /* time going back is ignored */
+    assert_int_equal(sse_stream_tick(s, 100, &d), SSE_OK);
+    assert_true(d == 8500);
+    /* a frame half written when the keep-alive falls due: no keep-alive
+     * while it waits, none inside it, the next one after it */
+    assert_int_equal(sse_stream_tick(s, 8000, &d), SSE_OK);
+    k.budget = 3;
+    assert_int_equal(sse_stream_send_event(s, &half), SSE_OK);
+    assert_true(sse_stream_pending(s) > 0);
+    assert_int_equal(sse_stream_tick(s, 9000, &d), SSE_OK);
+    assert_true(d == 10000);
+    assert_int_equal(sse_stream_tick(s, 20000, &d), SSE_OK);
+    assert_true(d == 21000);
+    assert_true(sse_stream_pending(s) > 0);
+    k.budget = SIZE_MAX;
+    sink_drain(s, &k); /* at 20000 */
+    enc_event(&want, NULL, NULL, "half");
+    sink_expect(&k, want.p, want.len);
+    assert_int_equal(sse_stream_tick(s, 20500, &d), SSE_OK);
+    assert_true(d == 21000);
+    assert_int_equal(sse_stream_tick(s, 21000, &d), SSE_OK);
+    sink_drain(s, &k);
+    test_log_add(&want, ":\n", 2);
+    assert_true(d == 22000);
+    sink_expect(&k, want.p, want.len);
+    sink_expect_events(&k, "comment \nevent message|e|\ncomment \n"
+                           "event message|half|\ncomment \nresult 0\n");
+    /* off: no deadline; saturating intervals */
+    assert_int_equal(sse_stream_set_heartbeat(s, 0), SSE_OK);
+    assert_int_equal(sse_stream_tick(s, 99999, &d), SSE_OK);
+    assert_true(d == SSE_NO_DEADLINE);
+    assert_int_equal(sse_stream_set_heartbeat(s, UINT64_MAX), SSE_OK);
+    assert_int_equal(sse_stream_tick(s, 99999, &d), SSE_OK);
+    assert_true(d == UINT64_MAX);
+    assert_int_equal(sse_stream_tick(s, 99999, NULL), SSE_OK);
+    sink_expect(&k, want.p, want.len);
+    /* closed: no keep-alives, no deadline */
+    assert_int_equal(sse_stream_set_heartbeat(s, 10), SSE_OK);
+    assert_int_equal(sse_stream_close(s), SSE_OK);
+    assert_int_equal(sse_stream_tick(s, 999999, &d), SSE_E_CLOSED);
+    assert_true(d == SSE_NO_DEADLINE);
+    sink_expect(&k, want.p, want.len);
+    sse_stream_free(s);
+    sink_free(&k);
+    test_log_free(&want);
+  }
+}
+
+/* Every call that changes the stream, from inside its own callback. */
+static sse_frame *hook_frame;
+static int hook_runs;
+static void reenter(sink *k) {
+  sse_stream *s = k->hook_data;
+  sse_event ev = mk_event(NULL, NULL, "x");
+  uint64_t d = 0;
+  hook_runs++;
+  assert_int_equal(sse_stream_send_event(s, &ev), SSE_E_BUSY);
+  assert_int_equal(sse_stream_send_comment(s, "x", 1), SSE_E_BUSY);
+  assert_int_equal(sse_stream_send_retry(s, 1), SSE_E_BUSY);
+  assert_int_equal(sse_stream_send_frame(s, hook_frame), SSE_E_BUSY);
+  assert_int_equal(sse_stream_open(s, 1, 2), SSE_E_BUSY);
+  assert_int_equal(sse_stream_flush(s), SSE_E_BUSY);
+  assert_int_equal(sse_stream_tick(s, 1, &d), SSE_E_BUSY);
+  assert_true(d == SSE_NO_DEADLINE);
+  assert_int_equal(sse_stream_close(s), SSE_E_BUSY);
+  assert_int_equal(sse_stream_set_max_pending(s, 5), SSE_E_BUSY);
+  assert_int_equal(sse_stream_set_heartbeat(s, 5), SSE_E_BUSY);
+  assert_true(sse_stream_pending(s) > 0);
+  assert_int_equal(sse_stream_error(s), SSE_OK);
+}
+
+static void test_reentrant_calls(void **state) {
+  int mode, plain;
+  (void)state;
+  FOR_SINKS(mode, plain) {
+    test_log want = {0};
+    sse_stream *s;
+    sink k;
+    sink_init(&k, mode, plain);
+    s = sink_stream(&k, NULL);
+    assert_int_equal(sse_frame_new_comment(&hook_frame, "h", 1, NULL),
+                     SSE_OK);
+    k.hook = reenter;
+    k.hook_data = s;
+    hook_runs = 0;
+    send_three(s, SSE_OK);
+    sink_drain(s, &k);
+    assert_true(hook_runs > 0);
+    three_frames(&want);
+    sink_expect(&k, want.p, want.len);
+    assert_int_equal(sse_stream_error(s), SSE_OK);
+    sse_frame_release(hook_frame);
+    sse_stream_free(s);
+    sink_free(&k);
+    test_log_free(&want);
+  }
+}
+
+static void test_close(void **state) {
+  int mode, plain;
+  (void)state;
+  FOR_SINKS(mode, plain) {
+    test_log want = {0};
+    sse_event ev = mk_event(NULL, NULL, "x");
+    sse_stream *s;
+    sse_frame *f;
+    sink k;
+    sink_init(&k, mode, plain);
+    k.budget = 5;
+    s = sink_stream(&k, NULL);
+    assert_int_equal(sse_frame_new_event(&f, &ev, NULL), SSE_OK);
+    send_three(s, SSE_OK);
+    assert_int_equal(sse_stream_close(s), SSE_OK);
+    assert_int_equal(sse_stream_error(s), SSE_E_CLOSED);
+    assert_int_equal(sse_stream_send_event(s, &ev), SSE_E_CLOSED);
+    assert_int_equal(sse_stream_send_frame(s, f), SSE_E_CLOSED);
+    assert_int_equal(sse_stream_send_comment(s, NULL, 0), SSE_E_CLOSED);
+    assert_int_equal(sse_stream_send_retry(s, 9), SSE_E_CLOSED);
+    assert_int_equal(sse_stream_open(s, 9, 9), SSE_E_CLOSED);
+    assert_int_equal(sse_stream_close(s), SSE_OK);
+    /* a graceful end: what was queued still goes out */
+    k.budget = SIZE_MAX;
+    sink_drain(s, &k);
+    three_frames(&want);
+    sink_expect(&k, want.p, want.len);
+    assert_int_equal(sse_stream_error(s), SSE_E_CLOSED);
+    sse_frame_release(f);
+    sse_stream_free(s);
+    sink_free(&k);
+    test_log_free(&want);
+  }
+}
+
+static void test_open(void **state) {
+  int mode, plain;
+  (void)state;
+  FOR_SINKS(mode, plain) {
+    test_log want = {0};
+    sse_stream *s;
+    sink k;
+    sink_init(&k, mode, plain);
+    s = sink_stream(&k, NULL);
+    assert_int_equal(sse_stream_open(s, 0, SSE_MAX_PADDING + 1),
+                     SSE_E_INVALID_ARGUMENT);
+    assert_int_equal(sse_stream_open(s, 0, 0), SSE_OK); /* sends nothing */
+    assert_int_equal(k.calls, 0);
+    assert_int_equal(sse_stream_open(s, 3000, 2048), SSE_OK);
+    assert_int_equal(sse_stream_open(s, 3000, 2048), SSE_E_STATE);
+    sink_drain(s, &k);
+    test_log_add(&want, ":", 1);
+    while (want.len < 2047)
+      test_log_add(&want, " ", 1);
+    test_log_add(&want, "\n", 1);
+    enc_retry(&want, 3000);
+    sink_expect(&k, want.p, want.len);
+    want.len = 0;
+    test_log_add(&want, "comment ", 8);
+    while (want.len < 8 + 2045) /* one of the 2046 spaces is stripped */
+      test_log_add(&want, " ", 1);
+    test_log_add(&want, "\nretry 3000\nresult 0\n", 21);
+    sink_expect_events(&k, want.p);
+    sse_stream_free(s);
+    sink_free(&k);
+    /* padding 1 is the smallest comment; retry alone; the biggest pad */
+    sink_init(&k, mode, plain);
+    s = sink_stream(&k, NULL);
+    assert_int_equal(sse_stream_open(s, 0, 1), SSE_OK);
+    sink_drain(s, &k);
+    sink_expect(&k, ":\n", 2);
+    sse_stream_free(s);
+    sink_free(&k);
+    sink_init(&k, mode, plain);
+    s = sink_stream(&k, NULL);
+    assert_int_equal(sse_stream_open(s, 15, 0), SSE_OK);
+    sink_drain(s, &k);
+    sink_expect(&k, "retry: 15\n\n", 11);
+    sse_stream_free(s);
+    sink_free(&k);
+    sink_init(&k, mode, plain);
+    s = sink_stream(&k, NULL);
+    assert_int_equal(sse_stream_open(s, 0, SSE_MAX_PADDING), SSE_OK);
+    sink_drain(s, &k);
+    assert_int_equal(k.wire.len, SSE_MAX_PADDING);
+    sse_stream_free(s);
+    sink_free(&k);
+    /* too late after any output, a keep-alive included */
+    sink_init(&k, mode, plain);
+    s = sink_stream(&k, NULL);
+    assert_int_equal(sse_stream_set_heartbeat(s, 1), SSE_OK);
+    assert_int_equal(sse_stream_tick(s, 0, NULL), SSE_OK);
+    assert_int_equal(sse_stream_tick(s, 1, NULL), SSE_OK);
+    assert_int_equal(sse_stream_open(s, 10, 0), SSE_E_STATE);
+    sse_stream_free(s);
+    sink_free(&k);
+    test_log_free(&want);
+  }
+}
+
+static void test_bad_arguments(void **state) {
+  test_alloc ta = {0};
+  sse_allocator a = test_alloc_hooks(&ta);
+  sse_event bad_type = mk_event("a\rb", NULL, "x");
+  sse_event bad_id = mk_event(NULL, "1\n2", "x");
+  sse_event nul_id = mk_event(NULL, "12", "x");
+  sse_event null_data = mk_event(NULL, NULL, NULL);
+  sse_stream *s;
+  sse_frame *f = NULL;
+  size_t n, calls;
+  sink k;
+  (void)state;
+  nul_id.id = "1\0002";
+  nul_id.id_len = 3;
+  null_data.data_len = 4;
+  sink_init(&k, SINK_ALL, 0);
+  s = sink_stream(&k, &a);
+  calls = ta.calls;
+  assert_int_equal(sse_stream_send_event(s, &bad_type), SSE_E_INVALID_FIELD);
+  assert_int_equal(sse_stream_send_event(s, &bad_id), SSE_E_INVALID_FIELD);
+  assert_int_equal(sse_stream_send_event(s, &nul_id), SSE_E_INVALID_FIELD);
+  assert_int_equal(sse_stream_send_event(s, &null_data),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_send_event(s, NULL), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_send_comment(s, NULL, 1),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_send_frame(s, NULL), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_frame_new_event(&f, &bad_id, &a), SSE_E_INVALID_FIELD);
+  assert_null(f);
+  assert_int_equal(sse_frame_new_event(&f, NULL, &a), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_frame_new_event(NULL, &bad_id, &a),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_frame_new_comment(&f, NULL, 2, &a),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_frame_new_comment(NULL, NULL, 0, &a),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(ta.calls, calls); /* nothing allocated */
+  assert_int_equal(k.calls, 0);      /* nothing written */
+  assert_int_equal(sse_stream_pending(s), 0);
+  assert_int_equal(sse_stream_error(s), SSE_OK);
+  sse_stream_free(s);
+  assert_int_equal(ta.live, 0);
+  sink_free(&k);
+  /* NULL objects */
+  assert_int_equal(sse_stream_new(NULL, NULL, NULL, NULL),
+                   SSE_E_INVALID_ARGUMENT);
+  s = (sse_stream *)&k;
+  assert_int_equal(sse_stream_new(&s, NULL, NULL, NULL),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_null(s);
+  assert_int_equal(sse_stream_new_write(&s, NULL, NULL, NULL),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_send_event(NULL, &bad_id),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_send_comment(NULL, NULL, 0),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_send_retry(NULL, 0), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_send_frame(NULL, NULL), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_open(NULL, 0, 0), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_flush(NULL), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_tick(NULL, 0, NULL), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_close(NULL), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_set_max_pending(NULL, 0),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_set_heartbeat(NULL, 0), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_error(NULL), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_pending(NULL), 0);
+  sse_stream_free(NULL);
+  assert_null(sse_frame_retain(NULL));
+  sse_frame_release(NULL);
+  assert_null(sse_frame_bytes(NULL, &n));
+  assert_int_equal(n, 0);
+  assert_null(sse_frame_id(NULL, &n));
+}
+
+/* A long queue: one vectored call per SSE_STREAM_MAX_IOV frames; the plain
+ * callback gets small frames coalesced, large ones as they are. */
+static void test_flush_batches(void **state) {
+  test_log want = {0};
+  sse_frame *small, *big;
+  char text[3000];
+  size_t i;
+  int plain;
+  (void)state;
+  memset(text, 'b', sizeof text);
+  assert_int_equal(sse_frame_new_comment(&small, "0123456789abcdefghijklmnopq",
+                                         27, NULL),
+                   SSE_OK); /* 30 bytes */
+  assert_int_equal(sse_frame_new_comment(&big, text, sizeof text, NULL),
+                   SSE_OK);
+  for (plain = 0; plain < 2; plain++) {
+    sse_stream *s;
+    sink k;
+    test_log_free(&want);
+    sink_init(&k, SINK_ALL, plain);
+    k.budget = 0;
+    s = sink_stream(&k, NULL);
+    for (i = 0; i < 200; i++) {
+      sse_frame *f = i == 100 ? big : small;
+      size_t n;
+      const char *b = sse_frame_bytes(f, &n);
+      assert_int_equal(sse_stream_send_frame(s, f), SSE_OK);
+      test_log_add(&want, b, n);
+    }
+    assert_int_equal(k.calls, 1);
+    k.budget = SIZE_MAX;
+    assert_int_equal(sse_stream_flush(s), SSE_OK);
+    sink_expect(&k, want.p, want.len);
+    if (!plain) {
+      assert_int_equal(k.calls, 1 + 4); /* 64 + 64 + 64 + 8 */
+      assert_int_equal(k.max_iov, SSE_STREAM_MAX_IOV);
+    } else {
+      /* 100 small frames of 30 bytes: 34 + 34 + 32 per 1 KiB call; the
+       * big frame alone; then 99 small: 34 + 34 + 31 */
+      assert_int_equal(k.calls, 1 + 3 + 1 + 3);
+    }
+    sse_stream_free(s);
+    sink_free(&k);
+  }
+  sse_frame_release(small);
+  sse_frame_release(big);
+  test_log_free(&want);
+}
+
+/* A frame is handed to the callback in place, never copied, with either
+ * callback. */
+static void test_zero_copy(void **state) {
+  sse_event ev = mk_event(NULL, "9", "shared bytes");
+  sse_frame *f;
+  int plain;
+  (void)state;
+  assert_int_equal(sse_frame_new_event(&f, &ev, NULL), SSE_OK);
+  for (plain = 0; plain < 2; plain++) {
+    size_t n;
+    const char *b = sse_frame_bytes(f, &n);
+    sse_stream *s;
+    sink k;
+    sink_init(&k, SINK_ALL, plain);
+    s = sink_stream(&k, NULL);
+    assert_int_equal(sse_stream_send_frame(s, f), SSE_OK);
+    assert_ptr_equal(k.last_base, b);
+    k.budget = 4;
+    assert_int_equal(sse_stream_send_frame(s, f), SSE_OK);
+    k.budget = SIZE_MAX;
+    assert_int_equal(sse_stream_flush(s), SSE_OK);
+    assert_ptr_equal(k.last_base, b + 4); /* the rest, in place */
+    sse_stream_free(s);
+    sink_free(&k);
+  }
+  sse_frame_release(f);
+}
+
+static void test_frames(void **state) {
+  test_alloc ta = {0};
+  sse_allocator a = test_alloc_hooks(&ta);
+  sse_event ev = mk_event("t", "id-7", "d1\nd2");
+  sse_event noid = mk_event(NULL, NULL, "d");
+  sse_event emptyid = mk_event(NULL, "", "d");
+  sse_frame *f, *g;
+  const char *p;
+  char buf[64];
+  size_t n, m;
+  (void)state;
+#if defined(__GNUC__)
+  assert_int_equal(sse_frame_atomic(), 1); /* gcc and clang builds */
+#endif
+  assert_int_equal(sse_frame_new_event(&f, &ev, &a), SSE_OK);
+  assert_int_equal(ta.live, 1);
+  assert_int_equal(sse_encode_event(buf, sizeof buf, &ev, &n), SSE_OK);
+  p = sse_frame_bytes(f, &m);
+  assert_int_equal(m, n);
+  assert_memory_equal(p, buf, n);
+  p = sse_frame_id(f, &m);
+  assert_int_equal(m, 4);
+  assert_memory_equal(p, "id-7", 4);
+  assert_ptr_equal(sse_frame_retain(f), f);
+  sse_frame_release(f);
+  assert_int_equal(ta.live, 1);
+  sse_frame_release(f);
+  assert_int_equal(ta.live, 0);
+  /* no id, empty id, comments */
+  assert_int_equal(sse_frame_new_event(&f, &noid, NULL), SSE_OK);
+  assert_null(sse_frame_id(f, &m));
+  assert_int_equal(m, 0);
+  sse_frame_release(f);
+  assert_int_equal(sse_frame_new_event(&f, &emptyid, NULL), SSE_OK);
+  assert_non_null(sse_frame_id(f, &m));
+  assert_int_equal(m, 0);
+  sse_frame_release(f);
+  assert_int_equal(sse_frame_new_comment(&g, "a\nb", 3, &a), SSE_OK);
+  p = sse_frame_bytes(g, &m);
+  assert_int_equal(m, 8);
+  assert_memory_equal(p, ": a\n: b\n", 8);
+  assert_null(sse_frame_id(g, &m));
+  /* allocation failure: NOMEM, nothing allocated */
+  ta.fail_at = ta.calls + 1;
+  assert_int_equal(sse_frame_new_event(&f, &ev, &a), SSE_E_NOMEM);
+  assert_null(f);
+  ta.fail_at = ta.calls + 1;
+  assert_int_equal(sse_frame_new_comment(&f, NULL, 0, &a), SSE_E_NOMEM);
+  assert_null(f);
+  ta.fail_at = 0;
+  sse_frame_release(g);
+  assert_int_equal(ta.live, 0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Broadcast: many frames to 1,000 streams of every kind; every frame is
+ * freed at the end; frames are shared, never copied per stream. */
+
+#define NSTREAMS 1000
+#define NFRAMES 200
+
+static void test_broadcast(void **state) {
+  test_alloc ta = {0};
+  sse_allocator a = test_alloc_hooks(&ta);
+  static sink k[NSTREAMS];
+  static sse_stream *s[NSTREAMS];
+  test_log want = {0};
+  size_t i, j, frames_bytes = 0;
+  (void)state;
+  for (i = 0; i < NSTREAMS; i++) {
+    sink_init(&k[i], (int)(i % SINK_MODES), (int)(i / SINK_MODES % 2));
+    if (i % 7 == 0)
+      k[i].budget = 0; /* stalled until the end */
+    s[i] = sink_stream(&k[i], &a);
+    assert_int_equal(sse_stream_set_max_pending(s[i], 64 * 1024), SSE_OK);
+  }
+  for (j = 0; j < NFRAMES; j++) {
+    char id[16], data[64];
+    sse_event ev;
+    sse_frame *f;
+    size_t n;
+    const char *b;
+    snprintf(id, sizeof id, "%zu", j + 1);
+    snprintf(data, sizeof data, "payload %zu\nline two", j);
+    ev = mk_event(j % 3 ? NULL : "tick", id, data);
+    assert_int_equal(sse_frame_new_event(&f, &ev, &a), SSE_OK);
+    b = sse_frame_bytes(f, &n);
+    test_log_add(&want, b, n);
+    frames_bytes += sizeof(void *) * 8 + n;
+    for (i = 0; i < NSTREAMS; i++) {
+      if (!s[i])
+        continue;
+      assert_int_equal(sse_stream_send_frame(s[i], f), SSE_OK);
+      if (j % 10 == 9 && k[i].budget)
+        sink_drain(s[i], &k[i]);
+    }
+    sse_frame_release(f); /* the streams hold it now */
+    if (j == NFRAMES / 2)
+      for (i = 5; i < NSTREAMS; i += 11) {
+        sse_stream_free(s[i]); /* dropping queued frames */
+        s[i] = NULL;
+      }
+  }
+  /* shared, not copied: far below one copy per stream */
+  assert_true(ta.peak_bytes <
+              frames_bytes + NSTREAMS * (256 + 256 * sizeof(void *)));
+  printf("broadcast: %d frames to %d streams, peak heap %zu bytes\n", NFRAMES,
+         NSTREAMS, ta.peak_bytes);
+  for (i = 0; i < NSTREAMS; i++) {
+    if (!s[i])
+      continue;
+    k[i].budget = SIZE_MAX;
+    sink_drain(s[i], &k[i]);
+    sink_expect(&k[i], want.p, want.len);
+    assert_int_equal(sse_stream_error(s[i]), SSE_OK);
+  }
+  /* every frame was written everywhere: only the streams are left */
+  for (i = 0, j = 0; i < NSTREAMS; i++)
+    j += s[i] != NULL;
+  assert_int_equal(ta.live, j);
+  for (i = 0; i < NSTREAMS; i++) {
+    sse_stream_free(s[i]);
+    sink_free(&k[i]);
+  }
+  assert_int_equal(ta.live, 0);
+  assert_int_equal(ta.live_bytes, 0);
+  test_log_free(&want);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Frames shared by streams on several threads: each thread owns its stream
+ * and drops its references while the others do too (reference counts are
+ * atomic: run under -fsanitize=thread to see no race). */
+
+#ifdef SSE_TEST_THREADS
+#  define THREADS 4
+#  define TFRAMES 3000
+
+static size_t mt_live;
+static void *mt_malloc(size_t n, void *u) {
+  (void)u;
+  __atomic_add_fetch(&mt_live, 1, __ATOMIC_RELAXED);
+  return malloc(n);
+}
+static void *mt_realloc(void *p, size_t n, void *u) {
+  (void)u;
+  return realloc(p, n);
+}
+static void mt_free(void *p, void *u) {
+  (void)u;
+  if (p)
+    __atomic_sub_fetch(&mt_live, 1, __ATOMIC_RELAXED);
+  free(p);
+}
+
+typedef struct worker {
+  sse_frame **frames;
+  int index;
+  size_t wire;      /* bytes written */
+  size_t want;      /* bytes sent */
+  int failures;
+  int blocked;
+} worker;
+
+static int count_writev(void *user, const sse_iovec *iov, size_t n,
+                        size_t *written) {
+  worker *w = user;
+  size_t i;
+  if (w->blocked)
+    return SSE_E_AGAIN;
+  for (i = 0; i < n; i++)
+    *written += iov[i].len;
+  w->wire += *written;
+  return SSE_OK;
+}
+
+static void *work(void *p) {
+  worker *w = p;
+  sse_stream *s;
+  size_t i, n;
+  w->blocked = w->index % 2; /* half queue everything, then flush */
+  if (sse_stream_new(&s, count_writev, w, NULL) != SSE_OK) {
+    w->failures++;
+    return NULL;
+  }
+  sse_stream_set_max_pending(s, SIZE_MAX);
+  for (i = 0; i < TFRAMES; i++) {
+    sse_frame_bytes(w->frames[i], &n);
+    if (sse_stream_send_frame(s, w->frames[i]) != SSE_OK)
+      w->failures++;
+    w->want += n;
+    sse_frame_release(w->frames[i]); /* the reference given to us */
+  }
+  w->blocked = 0;
+  if (sse_stream_flush(s) != SSE_OK)
+    w->failures++;
+  sse_stream_free(s);
+  return NULL;
+}
+
+static void test_frames_across_threads(void **state) {
+  sse_allocator a = {mt_malloc, mt_realloc, mt_free, NULL};
+  static sse_frame *frames[TFRAMES];
+  pthread_t t[THREADS];
+  worker w[THREADS];
+  size_t i;
+  int j;
+  (void)state;
+  for (i = 0; i < TFRAMES; i++) {
+    sse_event ev = mk_event(NULL, "7", "shared across threads");
+    assert_int_equal(sse_frame_new_event(&frames[i], &ev, &a), SSE_OK);
+    for (j = 0; j < THREADS; j++)
+      sse_frame_retain(frames[i]);
+  }
+  for (j = 0; j < THREADS; j++) {
+    memset(&w[j], 0, sizeof w[j]);
+    w[j].frames = frames;
+    w[j].index = j;
+    assert_int_equal(pthread_create(&t[j], NULL, work, &w[j]), 0);
+  }
+  for (i = 0; i < TFRAMES; i++)
+    sse_frame_release(frames[i]); /* while the workers use them */
+  for (j = 0; j < THREADS; j++) {
+    assert_int_equal(pthread_join(t[j], NULL), 0);
+    assert_int_equal(w[j].failures, 0);
+    assert_int_equal(w[j].wire, w[j].want);
+  }
+  assert_int_equal(__atomic_load_n(&mt_live, __ATOMIC_RELAXED), 0);
+}
+#endif
+
+/* ---------------------------------------------------------------------- */
+/* Allocation failure at each allocation of a scenario, failing once (then
+ * the operation is retried) or for good (then it is skipped): the failing
+ * operation returns SSE_E_NOMEM and changes nothing, the wire holds exactly
+ * the operations that succeeded, and nothing leaks. */
+
+enum { OPS = 23 };
+
+/* Runs op i; appends its bytes to want on success. */
+static int run_op(int i, sse_stream *s, sink *k, const sse_allocator *a,
+                  test_log *want) {
+  static const char *texts[] = {"zero", "one", "two", "three", "four", "five"};
+  char big[2000];
+  sse_event ev;
+  sse_frame *f;
+  int rc;
+  switch (i) {
+  case 0:
+    return sse_stream_set_max_pending(s, 8192);
+  case 1:
+    rc = sse_stream_open(s, 1500, 40);
+    if (rc == SSE_OK) {
+      int sp;
+      test_log_add(want, ":", 1);
+      for (sp = 0; sp < 38; sp++)
+        test_log_add(want, " ", 1);
+      test_log_add(want, "\n", 1);
+      enc_retry(want, 1500);
+    }
+    return rc;
+  case 2:
+    k->budget = 10;
+    return SSE_OK;
+  case 3: case 4: case 5: case 6: case 7: case 8:
+    ev = mk_event(NULL, texts[i - 3], texts[i - 3]);
+    rc = sse_stream_send_event(s, &ev);
+    if (rc == SSE_OK)
+      enc_event(want, NULL, texts[i - 3], texts[i - 3]);
+    return rc;
+  case 9:
+    rc = sse_stream_send_comment(s, "mid", 3);
+    if (rc == SSE_OK)
+      enc_comment(want, "mid");
+    return rc;
+  case 10:
+    rc = sse_stream_send_retry(s, 2500);
+    if (rc == SSE_OK)
+      enc_retry(want, 2500);
+    return rc;
+  case 11:
+    ev = mk_event("shared", "s1", "for everyone");
+    rc = sse_frame_new_event(&f, &ev, a);
+    if (rc != SSE_OK)
+      return rc;
+    rc = sse_stream_send_frame(s, f);
+    sse_frame_release(f);
+    if (rc == SSE_OK)
+      enc_event(want, "shared", "s1", "for everyone");
+    return rc;
+  case 12: /* a keep-alive only if everything before was skipped */
+    rc = sse_stream_tick(s, 0, NULL);
+    if (rc == SSE_OK && !sse_stream_pending(s) &&
+        (rc = sse_stream_tick(s, 20000, NULL)) == SSE_OK)
+      test_log_add(want, ":\n", 2);
+    return rc == SSE_OK ? sse_stream_tick(s, 20000, NULL) : rc;
+  case 13:
+    k->budget = SIZE_MAX;
+    sink_drain(s, k);
+    return SSE_OK;
+  case 14:
+    rc = sse_stream_tick(s, 40000, NULL);
+    if (rc == SSE_OK)
+      test_log_add(want, ":\n", 2);
+    sink_drain(s, k);
+    return rc;
+  case 15:
+    memset(big, 'q', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    ev = mk_event(NULL, NULL, big);
+    rc = sse_stream_send_event(s, &ev);
+    if (rc == SSE_OK)
+      enc_event(want, NULL, NULL, big);
+    return rc;
+  case 16:
+    k->budget = 0;
+    return SSE_OK;
+  case 17: case 18: case 19: case 20: case 21: /* the 5th grows the queue */
+    rc = sse_stream_send_comment(s, "tail", 4);
+    if (rc == SSE_OK)
+      enc_comment(want, "tail");
+    return rc;
+  default:
+    k->budget = SIZE_MAX;
+    sink_drain(s, k);
+    return SSE_OK;
+  }
+}
+
+/* One run; returns the allocation calls made. *nomem counts NOMEM seen. */
+static size_t scenario(int plain, int mode, size_t fail_at, int forever,
+                       size_t *nomem) {
+  test_alloc ta = {0};
+  sse_allocator a = test_alloc_hooks(&ta);
+  test_log want = {0};
+  sse_stream *s = NULL;
+  sink k;
+  int i, rc;
+  ta.fail_at = fail_at;
+  ta.fail_forever = forever;
+  sink_init(&k, mode, plain);
+  rc = sink_stream_new(&k, &a, &s);
+  if (rc == SSE_E_NOMEM) {
+    ++*nomem;
+    assert_null(s);
+    assert_int_equal(ta.live, 0);
+    ta.fail_at = 0;
+    s = sink_stream(&k, &a);
+  }
+  assert_int_equal(rc == SSE_OK || rc == SSE_E_NOMEM, 1);
+  for (i = 0; i < OPS; i++) {
+    size_t pending = sse_stream_pending(s), wire = k.wire.len;
+    size_t calls = k.calls;
+    rc = run_op(i, s, &k, &a, &want);
+    if (rc == SSE_E_NOMEM) {
+      ++*nomem;
+      /* nothing queued, nothing written, the stream unharmed */
+      assert_int_equal(sse_stream_pending(s), pending);
+      assert_int_equal(k.wire.len, wire);
+      assert_int_equal(k.calls, calls);
+      assert_int_equal(sse_stream_error(s), SSE_OK);
+      if (!forever) {
+        rc = run_op(i, s, &k, &a, &want);
+        assert_int_equal(rc, SSE_OK);
+      }
+      continue;
+    }
+    assert_int_equal(rc, SSE_OK);
+  }
+  sink_expect(&k, want.p, want.len);
+  sse_stream_free(s);
+  assert_int_equal(ta.live, 0);
+  sink_free(&k);
+  test_log_free(&want);
+  return ta.calls;
+}
+
+static void test_nomem_every_allocation(void **state) {
+  int mode, plain, forever;
+  size_t n, i, nomem;
+  (void)state;
+  FOR_SINKS(mode, plain) {
+    nomem = 0;
+    n = scenario(plain, mode, 0, 0, &nomem);
+    assert_int_equal(nomem, 0);
+    assert_true(n >= 14); /* stream, frames, queue arrays */
+    for (forever = 0; forever < 2; forever++)
+      for (i = 1; i <= n; i++) {
+        nomem = 0;
+        scenario(plain, mode, i, forever, &nomem);
+        if (!forever)
+          assert_int_equal(nomem, 1);
+        else
+          assert_true(nomem >= 1);
+      }
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_idle_memory),
+      cmocka_unit_test(test_sends_reach_the_wire),
+      cmocka_unit_test(test_short_write_at_every_position),
+      cmocka_unit_test(test_would_block_then_flush),
+      cmocka_unit_test(test_error_at_every_position),
+      cmocka_unit_test(test_callback_results),
+      cmocka_unit_test(test_overflow),
+      cmocka_unit_test(test_heartbeat),
+      cmocka_unit_test(test_reentrant_calls),
+      cmocka_unit_test(test_close),
+      cmocka_unit_test(test_open),
+      cmocka_unit_test(test_bad_arguments),
+      cmocka_unit_test(test_flush_batches),
+      cmocka_unit_test(test_zero_copy),
+      cmocka_unit_test(test_frames),
+      cmocka_unit_test(test_broadcast),
+#ifdef SSE_TEST_THREADS
+      cmocka_unit_test(test_frames_across_threads),
+#endif
+      cmocka_unit_test(test_nomem_every_allocation),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
