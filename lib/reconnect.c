@@ -192,31 +192,9 @@ int sse_reconnect_attempt(sse_reconnect *r, uint64_t now_ms) {
   return SSE_OK;
 }
 
-static int ascii_lower(int c) {
-  return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
 /* HTTP whitespace, as Fetch defines it for trimming header values. */
 static int is_ows(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Whether a Content-Type value's media type is text/event-stream.
- * (Private on purpose: an HTTP helper module may take this over.) */
-static int is_event_stream(const char *s, size_t n) {
-  static const char want[] = "text/event-stream";
-  const size_t wn = sizeof want - 1;
-  size_t i = 0, k;
-  while (i < n && is_ows(s[i]))
-    i++;
-  if (n - i < wn)
-    return 0;
-  for (k = 0; k < wn; k++)
-    if (ascii_lower((unsigned char)s[i + k]) != want[k])
-      return 0;
-  for (i += wn; i < n && is_ows(s[i]); i++)
-    ;
-  return i == n || s[i] == ';';
 }
 
 int sse_reconnect_response(sse_reconnect *r, uint64_t now_ms, int status,
@@ -228,7 +206,8 @@ int sse_reconnect_response(sse_reconnect *r, uint64_t now_ms, int status,
     return SSE_E_STATE;
   r->last_rx = now_ms;
   if (status == 200) {
-    if (!content_type || !is_event_stream(content_type, content_type_len)) {
+    if (sse_http_check_content_type(content_type, content_type_len) !=
+        SSE_OK) {
       stop(r, SSE_RECONNECT_BAD_CONTENT_TYPE);
       return SSE_OK;
     }

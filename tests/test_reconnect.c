@@ -142,7 +142,7 @@ static void test_content_types(void **state) {
   static const char *const good[] = {
       "text/event-stream", "TEXT/Event-Stream", " text/event-stream ",
       "text/event-stream;charset=utf-8", "text/event-stream ; x=y",
-      "\ttext/event-stream\r\n"};
+      "\ttext/event-stream\t"};
   static const char *const bad[] = {
       "", "   ", "text/html", "text/event-streams", "text/event",
       "xtext/event-stream", "text /event-stream", "text/event-stream x",

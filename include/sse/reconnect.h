@@ -225,10 +225,9 @@ SSE_API int sse_reconnect_attempt(sse_reconnect *r, uint64_t now_ms);
  * it once the status and headers are known, before reading the body.
  *  - status: the HTTP status code; any int is accepted.
  *  - content_type, content_type_len: the Content-Type header's value as
- *    received, or NULL when there was none. Only the media type counts:
- *    text/event-stream, ASCII case-insensitive, optional whitespace (SP,
- *    HT, CR, LF) around it, any parameters after ';' ignored. Not kept
- *    after the call.
+ *    received, or NULL when there was none; judged by
+ *    sse_http_check_content_type() (text/event-stream, case-insensitive,
+ *    well-formed parameters allowed). Not kept after the call.
  *  - retry_after_ms: the Retry-After delay from
  *    sse_reconnect_parse_retry_after(), or SSE_RECONNECT_NO_RETRY_AFTER.
  *    Used only for 408, 429 and 5xx.
