@@ -170,6 +170,39 @@ static int data_bytes(sse_decoder *d, const char *s, size_t n) {
   return SSE_OK;
 }
 
+/* A further data line of a buffered event: appends LF and the value to the
+ * data buffer in one step, moving the data there first if it is not yet. */
+static int data_join(sse_decoder *d, const char *v, size_t n) {
+  sse__buf *b = &d->dbuf;
+  size_t keep = 0;
+  char *q;
+  int rc;
+  if (!check_event_size(d, n))
+    return over_limit(d, SSE_E_EVENT_TOO_LARGE);
+  if (d->data != b->p) { /* the data is still in the chunk or in lb */
+    b->len = 0;
+    keep = d->data_len;
+  }
+  /* n + 1 + keep cannot overflow: check_event_size bounds it by max_event. */
+  if (n + 1 + keep > b->cap - b->len) {
+    rc = sse__buf_reserve(&d->mem, b, n + 1 + keep, d->max_event);
+    if (rc != SSE_OK)
+      return fail(d, rc);
+  }
+  q = b->p + b->len;
+  if (keep) {
+    memcpy(q, d->data, keep);
+    q += keep;
+  }
+  *q = '\n';
+  if (n)
+    memcpy(q + 1, v, n);
+  b->len += keep + 1 + n;
+  d->data = b->p;
+  d->data_len = b->len;
+  return SSE_OK;
+}
+
 /* A whole data line whose value is in memory that outlives this call. */
 static int data_line(sse_decoder *d, const char *v, size_t n) {
   int rc;
@@ -182,6 +215,8 @@ static int data_line(sse_decoder *d, const char *v, size_t n) {
     d->data_len = n;
     return SSE_OK;
   }
+  if (!streaming(d))
+    return data_join(d, v, n);
   rc = data_begin(d);
   if (rc != SSE_OK || d->skipping)
     return rc;
@@ -402,6 +437,24 @@ static int line_done(sse_decoder *d, const char *s, size_t n) {
   }
 }
 
+/* line_done for a line inside the chunk, with data lines (the bulk of
+ * every stream) handled inline. */
+static SSE__INLINE int chunk_line(sse_decoder *d, const char *s, size_t n) {
+  const char *v;
+  if (n == 0)
+    return dispatch(d);
+  if (n < 5 || memcmp(s, "data:", 5) != 0 || d->skipping ||
+      n > d->max_line)
+    return line_done(d, s, n);
+  v = s + 5;
+  n -= 5;
+  if (n && *v == ' ') {
+    v++;
+    n--;
+  }
+  return data_line(d, v, n);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Partial lines. */
 
@@ -490,45 +543,89 @@ static int partial_end(sse_decoder *d) {
 /* ------------------------------------------------------------------------ */
 /* Feeding. */
 
+/* The line ends of the chunk being fed, found 64 bytes at a time: bit k of
+ * mask is set when base[k] is CR or LF, for the bytes [base, stop). */
+typedef struct eols {
+  const char *base;
+  const char *stop;
+  uint64_t mask;
+} eols;
+
+/* The first CR or LF in [p, end), or NULL; p never moves backwards between
+ * calls on the same eols. */
+static SSE__INLINE const char *next_eol(eols *s, const char *p,
+                                        const char *end) {
+  uint64_t m;
+  size_t i, n;
+  if (p < s->stop) {
+    m = s->mask >> (p - s->base);
+    if (m)
+      return p + sse__ctz64(m);
+    p = s->stop;
+  }
+  if (end - p >= 64) {
+    s->base = p;
+    s->stop = p + 64;
+    s->mask = sse__eol_mask64(p);
+    if (s->mask)
+      return p + sse__ctz64(s->mask);
+    p += 64;
+    if (end - p >= 64) {
+      s->base = p;
+      s->stop = p + 64;
+      s->mask = sse__eol_mask64(p);
+      if (s->mask)
+        return p + sse__ctz64(s->mask);
+      /* A long line: skip ahead with the fastest scan. */
+      p = sse__find_eol(p + 64, end);
+      if (p) {
+        s->base = p;
+        s->stop = p + 1;
+        s->mask = 1;
+      }
+      return p;
+    }
+  }
+  /* The last bytes of the chunk. */
+  n = (size_t)(end - p);
+  m = 0;
+  for (i = 0; i < n; i++)
+    m |= (uint64_t)(p[i] == '\n' || p[i] == '\r') << i;
+  s->base = p;
+  s->stop = end;
+  s->mask = m;
+  return m ? p + sse__ctz64(m) : NULL;
+}
+
 /* Consumes from *pp; stops early on pause or error. */
 static int run(sse_decoder *d, const char **pp, const char *end) {
   const char *p = *pp, *eol;
+  eols s;
   int rc = SSE_OK;
+  s.base = s.stop = p;
+  s.mask = 0;
   if (d->cr && p < end) {
     if (*p == '\n')
       p++;
     d->cr = 0;
   }
-  if (d->line != LINE_NONE && p < end) {
-    eol = sse__find_eol(p, end);
-    rc = partial_bytes(d, p, (size_t)((eol ? eol : end) - p));
-    if (rc != SSE_OK || !eol) {
-      /* The bytes passed were consumed; the line end, if any, was not. */
-      *pp = eol ? eol : end;
-      return rc;
-    }
-    rc = partial_end(d);
-    p = eol + 1;
-    if (*eol == '\r') {
-      if (p < end) {
-        if (*p == '\n')
-          p++;
-      } else
-        d->cr = 1;
-    }
-    if (rc != SSE_OK) {
-      *pp = p;
-      return rc;
-    }
-  }
   while (p < end) {
-    eol = sse__find_eol(p, end);
-    if (!eol) {
+    eol = next_eol(&s, p, end);
+    if (SSE__UNLIKELY(d->line != LINE_NONE)) {
+      /* The end of a line begun in an earlier chunk (first pass only). */
+      rc = partial_bytes(d, p, (size_t)((eol ? eol : end) - p));
+      if (rc != SSE_OK || !eol) {
+        /* The bytes passed were consumed; the line end, if any, was not. */
+        p = eol ? eol : end;
+        break;
+      }
+      rc = partial_end(d);
+    } else if (!eol) {
       rc = partial_bytes(d, p, (size_t)(end - p));
       p = end;
       break;
-    }
-    rc = line_done(d, p, (size_t)(eol - p));
+    } else
+      rc = chunk_line(d, p, (size_t)(eol - p));
     p = eol + 1;
     if (*eol == '\r') {
       if (p < end) {

@@ -16,6 +16,13 @@
 #  define SSE__UNLIKELY(x) (x)
 #endif
 
+/* For the few hot helpers that must be inlined into their loop. */
+#if defined(__GNUC__)
+#  define SSE__INLINE inline __attribute__((always_inline))
+#else
+#  define SSE__INLINE inline
+#endif
+
 /* --- allocation (common.c) ------------------------------------------------ */
 
 /* Copies src into dst, filling in libc for a NULL struct or any NULL hook. */
