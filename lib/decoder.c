@@ -122,9 +122,16 @@ static int over_limit(sse_decoder *d, int code) {
 /* Data lines. The standard's data buffer holds each value plus an LF; its
  * length is data_len + 1 once a data line was seen. */
 
+/* Whether a new data line with a value of `more` bytes fits. */
 static int check_event_size(const sse_decoder *d, size_t more) {
   size_t have = d->have_data ? d->data_len + 1 : 0;
   return more < d->max_event && have <= d->max_event - 1 - more;
+}
+
+/* Whether the data line being received can grow by `more` bytes: its LF is
+ * already counted in the buffer's data_len + 1 bytes. */
+static int check_line_grow(const sse_decoder *d, size_t more) {
+  return d->data_len < d->max_event && more <= d->max_event - 1 - d->data_len;
 }
 
 /* Starts a data line whose value will follow through data_bytes(). */
@@ -158,7 +165,7 @@ static int data_bytes(sse_decoder *d, const char *s, size_t n) {
   int rc;
   if (n == 0)
     return SSE_OK;
-  if (!check_event_size(d, n))
+  if (!check_line_grow(d, n))
     return over_limit(d, SSE_E_EVENT_TOO_LARGE);
   d->data_len += n;
   if (streaming(d))
