@@ -444,14 +444,43 @@ static int line_done(sse_decoder *d, const char *s, size_t n) {
   }
 }
 
+/* Copies a short line's value (memcpy, without the call for the usual
+ * lengths). */
+static SSE__INLINE void copy_value(char *dst, const char *src, size_t n) {
+  uint64_t a, b;
+  uint32_t x, y;
+  if (n > 64) {
+    memcpy(dst, src, n);
+  } else if (n >= 16) {
+    size_t i;
+    for (i = 0; i + 16 < n; i += 16)
+      memcpy(dst + i, src + i, 16);
+    memcpy(dst + n - 16, src + n - 16, 16); /* overlaps the last step */
+  } else if (n >= 8) {
+    memcpy(&a, src, 8);
+    memcpy(&b, src + n - 8, 8);
+    memcpy(dst, &a, 8);
+    memcpy(dst + n - 8, &b, 8);
+  } else if (n >= 4) {
+    memcpy(&x, src, 4);
+    memcpy(&y, src + n - 4, 4);
+    memcpy(dst, &x, 4);
+    memcpy(dst + n - 4, &y, 4);
+  } else {
+    while (n--)
+      *dst++ = *src++;
+  }
+}
+
 /* line_done for a line inside the chunk, with data lines (the bulk of
  * every stream) handled inline. */
 static SSE__INLINE int chunk_line(sse_decoder *d, const char *s, size_t n) {
   const char *v;
+  sse__buf *b;
   if (n == 0)
     return dispatch(d);
   if (n < 5 || memcmp(s, "data:", 5) != 0 || d->skipping ||
-      n > d->max_line)
+      n > d->max_line || streaming(d))
     return line_done(d, s, n);
   v = s + 5;
   n -= 5;
@@ -459,7 +488,16 @@ static SSE__INLINE int chunk_line(sse_decoder *d, const char *s, size_t n) {
     v++;
     n--;
   }
-  return data_line(d, v, n);
+  b = &d->dbuf;
+  if (!d->have_data || d->data != b->p || n >= b->cap - b->len ||
+      !check_event_size(d, n))
+    return data_line(d, v, n);
+  /* A further data line, the data already in dbuf with room to spare. */
+  b->p[b->len] = '\n';
+  copy_value(b->p + b->len + 1, v, n);
+  b->len += n + 1;
+  d->data_len = b->len;
+  return SSE_OK;
 }
 
 /* ------------------------------------------------------------------------ */
