@@ -85,7 +85,7 @@ static void clear_block(sse_decoder *d) {
 static int streaming(const sse_decoder *d) { return d->cb.on_data != NULL; }
 
 /* Copies chunk- or lb-backed values into owned buffers. */
-static int materialize(sse_decoder *d) {
+static int materialize_now(sse_decoder *d) {
   int rc;
   if (d->have_data && !streaming(d) && d->data != d->dbuf.p) {
     d->dbuf.len = 0;
@@ -106,6 +106,13 @@ static int materialize(sse_decoder *d) {
   return SSE_OK;
 }
 
+static SSE__INLINE int materialize(sse_decoder *d) {
+  if ((d->have_data && !streaming(d) && d->data != d->dbuf.p) ||
+      (d->type_len && d->type != d->tbuf.p))
+    return materialize_now(d);
+  return SSE_OK;
+}
+
 /* A limit was exceeded by the current line: fail, or discard the block. */
 static int over_limit(sse_decoder *d, int code) {
   if (!(d->options & SSE_DECODER_SKIP_OVERSIZE))
@@ -116,6 +123,34 @@ static int over_limit(sse_decoder *d, int code) {
     d->line = LINE_SKIP;
   return d->cb.on_discard ? cb_result(d, d->cb.on_discard(d->user, code))
                           : SSE_OK;
+}
+
+/* Copies a short line's value (memcpy, without the call for the usual
+ * lengths). */
+static SSE__INLINE void copy_value(char *dst, const char *src, size_t n) {
+  uint64_t a, b;
+  uint32_t x, y;
+  if (n > 64) {
+    memcpy(dst, src, n);
+  } else if (n >= 16) {
+    size_t i;
+    for (i = 0; i + 16 < n; i += 16)
+      memcpy(dst + i, src + i, 16);
+    memcpy(dst + n - 16, src + n - 16, 16); /* overlaps the last step */
+  } else if (n >= 8) {
+    memcpy(&a, src, 8);
+    memcpy(&b, src + n - 8, 8);
+    memcpy(dst, &a, 8);
+    memcpy(dst + n - 8, &b, 8);
+  } else if (n >= 4) {
+    memcpy(&x, src, 4);
+    memcpy(&y, src + n - 4, 4);
+    memcpy(dst, &x, 4);
+    memcpy(dst + n - 4, &y, 4);
+  } else {
+    while (n--)
+      *dst++ = *src++;
+  }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -170,6 +205,11 @@ static int data_bytes(sse_decoder *d, const char *s, size_t n) {
   d->data_len += n;
   if (streaming(d))
     return cb_result(d, d->cb.on_data(d->user, s, n));
+  if (n <= d->dbuf.cap - d->dbuf.len) {
+    copy_value(d->dbuf.p + d->dbuf.len, s, n);
+    d->dbuf.len += n;
+    return SSE_OK;
+  }
   rc = sse__buf_append(&d->mem, &d->dbuf, s, n, d->max_event);
   if (rc != SSE_OK)
     return fail(d, rc);
@@ -444,34 +484,6 @@ static int line_done(sse_decoder *d, const char *s, size_t n) {
   }
 }
 
-/* Copies a short line's value (memcpy, without the call for the usual
- * lengths). */
-static SSE__INLINE void copy_value(char *dst, const char *src, size_t n) {
-  uint64_t a, b;
-  uint32_t x, y;
-  if (n > 64) {
-    memcpy(dst, src, n);
-  } else if (n >= 16) {
-    size_t i;
-    for (i = 0; i + 16 < n; i += 16)
-      memcpy(dst + i, src + i, 16);
-    memcpy(dst + n - 16, src + n - 16, 16); /* overlaps the last step */
-  } else if (n >= 8) {
-    memcpy(&a, src, 8);
-    memcpy(&b, src + n - 8, 8);
-    memcpy(dst, &a, 8);
-    memcpy(dst + n - 8, &b, 8);
-  } else if (n >= 4) {
-    memcpy(&x, src, 4);
-    memcpy(&y, src + n - 4, 4);
-    memcpy(dst, &x, 4);
-    memcpy(dst + n - 4, &y, 4);
-  } else {
-    while (n--)
-      *dst++ = *src++;
-  }
-}
-
 /* line_done for a line inside the chunk, with data lines (the bulk of
  * every stream) handled inline. */
 static SSE__INLINE int chunk_line(sse_decoder *d, const char *s, size_t n) {
@@ -723,19 +735,24 @@ static int enter(sse_decoder *d) {
 int sse_decoder_feed(sse_decoder *d, const void *data, size_t len,
                      size_t *consumed) {
   const char *p = data, *end;
-  int rc = enter(d);
+  int rc = SSE_OK;
   if (consumed)
     *consumed = 0;
-  if (rc != SSE_OK)
-    return rc;
-  if (!data && len)
-    return SSE_E_INVALID_ARGUMENT;
-  if (d->error)
-    return d->error;
-  if (d->finished)
-    return SSE_E_STATE;
-  if (!len)
-    return SSE_OK;
+  /* One test for the usual case; the rare ones are told apart in order. */
+  if (SSE__UNLIKELY(!d || !p || !len || d->busy || d->error || d->finished ||
+                    d->bom < BOM_DONE)) {
+    rc = enter(d);
+    if (rc != SSE_OK)
+      return rc;
+    if (!data && len)
+      return SSE_E_INVALID_ARGUMENT;
+    if (d->error)
+      return d->error;
+    if (d->finished)
+      return SSE_E_STATE;
+    if (!len)
+      return SSE_OK;
+  }
   end = p + len;
   d->busy = 1;
   if (d->bom < BOM_DONE)
