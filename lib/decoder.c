@@ -654,6 +654,45 @@ static SSE__INLINE const char *next_eol(eols *s, const char *p,
   return m ? p + sse__ctz64(m) : NULL;
 }
 
+/* A long data line continued from an earlier chunk, buffered: copies its
+ * bytes into dbuf while looking for its end, in one pass, as far as the
+ * limits surely allow. Returns where it stopped (the line end, the chunk
+ * end, or short of a limit or of memory, which the general path then
+ * judges and reports). */
+static const char *data_run(sse_decoder *d, const char *p, const char *end) {
+  sse__buf *b = &d->dbuf;
+  size_t n = (size_t)(end - p), room, k;
+  const char *e;
+  if (d->line_len >= d->max_line || d->data_len >= d->max_event - 1)
+    return p;
+  if (n > d->max_line - d->line_len)
+    n = d->max_line - d->line_len;
+  if (n > d->max_event - 1 - d->data_len)
+    n = d->max_event - 1 - d->data_len;
+  while (n >= 256) {
+    room = b->cap - b->len;
+    if (room < 4096) {
+      if (sse__buf_reserve(&d->mem, b, n < 4096 ? n : 4096, d->max_event) !=
+          SSE_OK)
+        break;
+      d->data = b->p;
+      room = b->cap - b->len;
+    }
+    if (room > n)
+      room = n;
+    e = sse__copy_to_eol(b->p + b->len, p, p + room);
+    k = (size_t)((e ? e : p + room) - p);
+    b->len += k;
+    d->data_len += k;
+    d->line_len += k;
+    p += k;
+    n -= k;
+    if (e)
+      break;
+  }
+  return p;
+}
+
 /* Consumes from *pp; stops early on pause or error. */
 static int run(sse_decoder *d, const char **pp, const char *end) {
   const char *p = *pp, *eol;
@@ -666,6 +705,8 @@ static int run(sse_decoder *d, const char **pp, const char *end) {
       p++;
     d->cr = 0;
   }
+  if (d->line == LINE_DATA && !streaming(d))
+    p = data_run(d, p, end);
   while (p < end) {
     eol = next_eol(&s, p, end);
     if (SSE__UNLIKELY(d->line != LINE_NONE)) {

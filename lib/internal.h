@@ -76,6 +76,11 @@ void sse__buf_free(const sse_allocator *a, sse__buf *b);
 const char *sse__find_eol(const char *p, const char *end);
 const char *sse__find_eol_portable(const char *p, const char *end);
 
+/* Copies the bytes of [p, end) up to the first CR or LF into dst and returns
+ * that line end, or NULL after copying all end - p bytes. dst must have room
+ * for end - p bytes, which may all be written. */
+const char *sse__copy_to_eol(char *dst, const char *p, const char *end);
+
 /* Bit k set when p[k] is CR or LF, for the 64 bytes at p (all readable). */
 uint64_t sse__eol_mask64_portable(const char *p);
 

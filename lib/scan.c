@@ -143,6 +143,84 @@ AVX2_FN const char *find_eol_avx2(const char *p, const char *end) {
 }
 #endif
 
+/* sse__copy_to_eol: copies 64 bytes per step while testing them, so each
+ * byte is loaded once. A step may store bytes past the line end: they lie
+ * within the end - p bytes dst has room for, and the caller ignores them. */
+#ifdef SSE__HAVE_SSE2
+static const char *copy_to_eol_sse2(char *dst, const char *p,
+                                    const char *end) {
+  const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+  const char *e;
+  while (end - p >= 64) {
+    __m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+    __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
+    __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
+    __m128i t = _mm_or_si128(
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(a, lf), _mm_cmpeq_epi8(a, cr)),
+                     _mm_or_si128(_mm_cmpeq_epi8(b, lf), _mm_cmpeq_epi8(b, cr))),
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(c, lf), _mm_cmpeq_epi8(c, cr)),
+                     _mm_or_si128(_mm_cmpeq_epi8(w, lf), _mm_cmpeq_epi8(w, cr))));
+    _mm_storeu_si128((__m128i *)(void *)dst, a);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 16), b);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 32), c);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 48), w);
+    if (_mm_movemask_epi8(t))
+      return p + sse__ctz64(sse__eol_mask64(p));
+    p += 64;
+    dst += 64;
+  }
+  e = find_eol_sse2(p, end);
+  memcpy(dst, p, (size_t)((e ? e : end) - p));
+  return e;
+}
+#endif
+
+#ifdef SSE__HAVE_AVX2
+AVX2_FN const char *copy_to_eol_avx2(char *dst, const char *p,
+                                     const char *end) {
+  const __m256i lf = _mm256_set1_epi8('\n'), cr = _mm256_set1_epi8('\r');
+  while (end - p >= 64) {
+    __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+    __m256i x = _mm256_or_si256(_mm256_cmpeq_epi8(a, lf),
+                                _mm256_cmpeq_epi8(a, cr));
+    __m256i y = _mm256_or_si256(_mm256_cmpeq_epi8(b, lf),
+                                _mm256_cmpeq_epi8(b, cr));
+    __m256i t = _mm256_or_si256(x, y);
+    _mm256_storeu_si256((__m256i *)(void *)dst, a);
+    _mm256_storeu_si256((__m256i *)(void *)(dst + 32), b);
+    if (!_mm256_testz_si256(t, t)) {
+      uint64_t m = (uint32_t)_mm256_movemask_epi8(x) |
+                   (uint64_t)(uint32_t)_mm256_movemask_epi8(y) << 32;
+      return p + sse__ctz64(m);
+    }
+    p += 64;
+    dst += 64;
+  }
+  return copy_to_eol_sse2(dst, p, end);
+}
+#endif
+
+const char *sse__copy_to_eol(char *dst, const char *p, const char *end) {
+#if defined(SSE__HAVE_AVX2_RUNTIME)
+  if (end - p >= 256 && __builtin_cpu_supports("avx2"))
+    return copy_to_eol_avx2(dst, p, end);
+#elif defined(SSE__HAVE_AVX2)
+  if (end - p >= 256)
+    return copy_to_eol_avx2(dst, p, end);
+#endif
+#ifdef SSE__HAVE_SSE2
+  return copy_to_eol_sse2(dst, p, end);
+#else
+  {
+    const char *e = sse__find_eol_portable(p, end);
+    memcpy(dst, p, (size_t)((e ? e : end) - p));
+    return e;
+  }
+#endif
+}
+
 const char *sse__find_eol(const char *p, const char *end) {
 #if defined(SSE__HAVE_AVX2_RUNTIME)
   /* The feature test is a load and a test; worth it past a few blocks. */
