@@ -486,7 +486,8 @@ static int line_done(sse_decoder *d, const char *s, size_t n) {
 
 /* line_done for a line inside the chunk, with data lines (the bulk of
  * every stream) handled inline. */
-static SSE__INLINE int chunk_line(sse_decoder *d, const char *s, size_t n) {
+static SSE__INLINE int chunk_line(sse_decoder *d, const char *s, size_t n,
+                                  const char *end) {
   const char *v;
   sse__buf *b;
   if (n == 0)
@@ -506,7 +507,11 @@ static SSE__INLINE int chunk_line(sse_decoder *d, const char *s, size_t n) {
     return data_line(d, v, n);
   /* A further data line, the data already in dbuf with room to spare. */
   b->p[b->len] = '\n';
-  copy_value(b->p + b->len + 1, v, n);
+  if (n <= 128 && end - v >= 128 && b->cap - b->len > 128)
+    memcpy(b->p + b->len + 1, v, 128); /* no branch on n: bytes past n are
+                                          scratch inside both buffers */
+  else
+    copy_value(b->p + b->len + 1, v, n);
   b->len += n + 1;
   d->data_len = b->len;
   return SSE_OK;
@@ -723,7 +728,7 @@ static int run(sse_decoder *d, const char **pp, const char *end) {
       p = end;
       break;
     } else
-      rc = chunk_line(d, p, (size_t)(eol - p));
+      rc = chunk_line(d, p, (size_t)(eol - p), end);
     p = eol + 1;
     if (*eol == '\r') {
       if (p < end) {
