@@ -659,21 +659,12 @@ static SSE__INLINE const char *next_eol(eols *s, const char *p,
   return m ? p + sse__ctz64(m) : NULL;
 }
 
-/* A long data line continued from an earlier chunk, buffered: copies its
- * bytes into dbuf while looking for its end, in one pass, as far as the
- * limits surely allow. Returns where it stopped (the line end, the chunk
- * end, or short of a limit or of memory, which the general path then
- * judges and reports). */
-static const char *data_run(sse_decoder *d, const char *p, const char *end) {
+/* Long pieces of a data line continued from an earlier chunk: see
+ * data_run. n (>= 256) bytes are within the limits. */
+static const char *data_run_long(sse_decoder *d, const char *p, size_t n) {
   sse__buf *b = &d->dbuf;
-  size_t n = (size_t)(end - p), room, k;
+  size_t room, k;
   const char *e;
-  if (d->line_len >= d->max_line || d->data_len >= d->max_event - 1)
-    return p;
-  if (n > d->max_line - d->line_len)
-    n = d->max_line - d->line_len;
-  if (n > d->max_event - 1 - d->data_len)
-    n = d->max_event - 1 - d->data_len;
   while (n >= 256) {
     room = b->cap - b->len;
     if (room < 4096) {
@@ -698,6 +689,34 @@ static const char *data_run(sse_decoder *d, const char *p, const char *end) {
   return p;
 }
 
+/* A data line continued from an earlier chunk, buffered: copies its bytes
+ * into dbuf while looking for its end, in one pass, as far as the limits
+ * surely allow. Returns where it stopped (the line end, the chunk end, or
+ * short of a limit or of memory, which the general path then judges and
+ * reports). */
+static SSE__INLINE const char *data_run(sse_decoder *d, const char *p,
+                                        const char *end) {
+  sse__buf *b = &d->dbuf;
+  size_t n = (size_t)(end - p), k;
+  if (d->line_len >= d->max_line || d->data_len >= d->max_event - 1)
+    return p;
+  if (n > d->max_line - d->line_len)
+    n = d->max_line - d->line_len;
+  if (n > d->max_event - 1 - d->data_len)
+    n = d->max_event - 1 - d->data_len;
+  if (n >= 256)
+    return data_run_long(d, p, n);
+  if (n > b->cap - b->len) /* a short piece, e.g. a byte at a time */
+    return p;
+  for (k = 0; k < n && p[k] != '\n' && p[k] != '\r'; k++)
+    ;
+  copy_value(b->p + b->len, p, k);
+  b->len += k;
+  d->data_len += k;
+  d->line_len += k;
+  return p + k;
+}
+
 /* Consumes from *pp; stops early on pause or error. */
 static int run(sse_decoder *d, const char **pp, const char *end) {
   const char *p = *pp, *eol;
@@ -710,8 +729,6 @@ static int run(sse_decoder *d, const char **pp, const char *end) {
       p++;
     d->cr = 0;
   }
-  if (d->line == LINE_DATA && !streaming(d))
-    p = data_run(d, p, end);
   while (p < end) {
     eol = next_eol(&s, p, end);
     if (SSE__UNLIKELY(d->line != LINE_NONE)) {
@@ -801,9 +818,13 @@ int sse_decoder_feed(sse_decoder *d, const void *data, size_t len,
   }
   end = p + len;
   d->busy = 1;
+  /* Inside a buffered data line (never at a CR or a BOM): its bytes go
+   * straight to dbuf, and run() is needed only past its end. */
+  if (d->line == LINE_DATA && !streaming(d))
+    p = data_run(d, p, end);
   if (d->bom < BOM_DONE)
     rc = strip_bom(d, &p, end);
-  if (rc == SSE_OK)
+  if (rc == SSE_OK && p < end)
     rc = run(d, &p, end);
   if (rc == SSE_OK || rc == SSE_PAUSE) {
     int m = materialize(d);
