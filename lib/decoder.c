@@ -125,54 +125,20 @@ static int over_limit(sse_decoder *d, int code) {
                           : SSE_OK;
 }
 
-/* Copies a short line's value (memcpy, without the call for the usual
- * lengths). */
-static SSE__INLINE void copy_value(char *dst, const char *src, size_t n) {
-  uint64_t a, b;
-  uint32_t x, y;
-  if (n > 64) {
-    memcpy(dst, src, n);
-  } else if (n >= 16) {
-    size_t i;
-    for (i = 0; i + 16 < n; i += 16)
-      memcpy(dst + i, src + i, 16);
-    memcpy(dst + n - 16, src + n - 16, 16); /* overlaps the last step */
-  } else if (n >= 8) {
-    memcpy(&a, src, 8);
-    memcpy(&b, src + n - 8, 8);
-    memcpy(dst, &a, 8);
-    memcpy(dst + n - 8, &b, 8);
-  } else if (n >= 4) {
-    memcpy(&x, src, 4);
-    memcpy(&y, src + n - 4, 4);
-    memcpy(dst, &x, 4);
-    memcpy(dst + n - 4, &y, 4);
-  } else {
-    while (n--)
-      *dst++ = *src++;
-  }
-}
-
 /* ------------------------------------------------------------------------ */
 /* Data lines. The standard's data buffer holds each value plus an LF; its
  * length is data_len + 1 once a data line was seen. */
 
-/* Whether a new data line with a value of `more` bytes fits. */
-static int check_event_size(const sse_decoder *d, size_t more) {
+/* Whether the data buffer can grow by `more` bytes within max_event. */
+static int fits(const sse_decoder *d, size_t more) {
   size_t have = d->have_data ? d->data_len + 1 : 0;
-  return more < d->max_event && have <= d->max_event - 1 - more;
-}
-
-/* Whether the data line being received can grow by `more` bytes: its LF is
- * already counted in the buffer's data_len + 1 bytes. */
-static int check_line_grow(const sse_decoder *d, size_t more) {
-  return d->data_len < d->max_event && more <= d->max_event - 1 - d->data_len;
+  return more <= d->max_event && have <= d->max_event - more;
 }
 
 /* Starts a data line whose value will follow through data_bytes(). */
 static int data_begin(sse_decoder *d) {
   int rc;
-  if (!check_event_size(d, 0))
+  if (!fits(d, 1)) /* the line's LF */
     return over_limit(d, SSE_E_EVENT_TOO_LARGE);
   if (!d->have_data) {
     d->have_data = 1;
@@ -200,53 +166,15 @@ static int data_bytes(sse_decoder *d, const char *s, size_t n) {
   int rc;
   if (n == 0)
     return SSE_OK;
-  if (!check_line_grow(d, n))
+  if (!fits(d, n))
     return over_limit(d, SSE_E_EVENT_TOO_LARGE);
   d->data_len += n;
   if (streaming(d))
     return cb_result(d, d->cb.on_data(d->user, s, n));
-  if (n <= d->dbuf.cap - d->dbuf.len) {
-    copy_value(d->dbuf.p + d->dbuf.len, s, n);
-    d->dbuf.len += n;
-    return SSE_OK;
-  }
   rc = sse__buf_append(&d->mem, &d->dbuf, s, n, d->max_event);
   if (rc != SSE_OK)
     return fail(d, rc);
   d->data = d->dbuf.p;
-  return SSE_OK;
-}
-
-/* A further data line of a buffered event: appends LF and the value to the
- * data buffer in one step, moving the data there first if it is not yet. */
-static int data_join(sse_decoder *d, const char *v, size_t n) {
-  sse__buf *b = &d->dbuf;
-  size_t keep = 0;
-  char *q;
-  int rc;
-  if (!check_event_size(d, n))
-    return over_limit(d, SSE_E_EVENT_TOO_LARGE);
-  if (d->data != b->p) { /* the data is still in the chunk or in lb */
-    b->len = 0;
-    keep = d->data_len;
-  }
-  /* n + 1 + keep cannot overflow: check_event_size bounds it by max_event. */
-  if (n + 1 + keep > b->cap - b->len) {
-    rc = sse__buf_reserve(&d->mem, b, n + 1 + keep, d->max_event);
-    if (rc != SSE_OK)
-      return fail(d, rc);
-  }
-  q = b->p + b->len;
-  if (keep) {
-    memcpy(q, d->data, keep);
-    q += keep;
-  }
-  *q = '\n';
-  if (n)
-    memcpy(q + 1, v, n);
-  b->len += keep + 1 + n;
-  d->data = b->p;
-  d->data_len = b->len;
   return SSE_OK;
 }
 
@@ -255,15 +183,13 @@ static int data_line(sse_decoder *d, const char *v, size_t n) {
   int rc;
   if (!d->have_data && !streaming(d)) {
     /* The first data line is passed by pointer: no copy. */
-    if (!check_event_size(d, n))
+    if (n >= d->max_event) /* n bytes and the LF */
       return over_limit(d, SSE_E_EVENT_TOO_LARGE);
     d->have_data = 1;
     d->data = v;
     d->data_len = n;
     return SSE_OK;
   }
-  if (!streaming(d))
-    return data_join(d, v, n);
   rc = data_begin(d);
   if (rc != SSE_OK || d->skipping)
     return rc;
@@ -484,6 +410,67 @@ static int line_done(sse_decoder *d, const char *s, size_t n) {
   }
 }
 
+/* Copies a short line's value (memcpy, without the call for the usual
+ * lengths). */
+static SSE__INLINE void copy_value(char *dst, const char *src, size_t n) {
+  uint64_t a, b;
+  uint32_t x, y;
+  if (n > 64) {
+    memcpy(dst, src, n);
+  } else if (n >= 16) {
+    size_t i;
+    for (i = 0; i + 16 < n; i += 16)
+      memcpy(dst + i, src + i, 16);
+    memcpy(dst + n - 16, src + n - 16, 16); /* overlaps the last step */
+  } else if (n >= 8) {
+    memcpy(&a, src, 8);
+    memcpy(&b, src + n - 8, 8);
+    memcpy(dst, &a, 8);
+    memcpy(dst + n - 8, &b, 8);
+  } else if (n >= 4) {
+    memcpy(&x, src, 4);
+    memcpy(&y, src + n - 4, 4);
+    memcpy(dst, &x, 4);
+    memcpy(dst + n - 4, &y, 4);
+  } else {
+    while (n--)
+      *dst++ = *src++;
+  }
+}
+
+/* A further data line of a buffered event: appends LF and the value to the
+ * data buffer in one step, moving the data there first if it is not yet. */
+static int data_join(sse_decoder *d, const char *v, size_t n) {
+  sse__buf *b = &d->dbuf;
+  size_t keep = 0;
+  char *q;
+  int rc;
+  if (!fits(d, n + 1)) /* the value and its LF */
+    return over_limit(d, SSE_E_EVENT_TOO_LARGE);
+  if (d->data != b->p) { /* the data is still in the chunk or in lb */
+    b->len = 0;
+    keep = d->data_len;
+  }
+  /* n + 1 + keep cannot overflow: fits() bounds it by max_event. */
+  if (n + 1 + keep > b->cap - b->len) {
+    rc = sse__buf_reserve(&d->mem, b, n + 1 + keep, d->max_event);
+    if (rc != SSE_OK)
+      return fail(d, rc);
+  }
+  q = b->p + b->len;
+  if (keep) {
+    memcpy(q, d->data, keep);
+    q += keep;
+  }
+  *q = '\n';
+  if (n)
+    memcpy(q + 1, v, n);
+  b->len += keep + 1 + n;
+  d->data = b->p;
+  d->data_len = b->len;
+  return SSE_OK;
+}
+
 /* line_done for a line inside the chunk, with data lines (the bulk of
  * every stream) handled inline. */
 static SSE__INLINE int chunk_line(sse_decoder *d, const char *s, size_t n,
@@ -501,10 +488,11 @@ static SSE__INLINE int chunk_line(sse_decoder *d, const char *s, size_t n,
     v++;
     n--;
   }
+  if (!d->have_data)
+    return data_line(d, v, n); /* the first: passed by pointer */
   b = &d->dbuf;
-  if (!d->have_data || d->data != b->p || n >= b->cap - b->len ||
-      !check_event_size(d, n))
-    return data_line(d, v, n);
+  if (d->data != b->p || n >= b->cap - b->len || !fits(d, n + 1))
+    return data_join(d, v, n);
   /* A further data line, the data already in dbuf with room to spare. */
   b->p[b->len] = '\n';
   if (n <= 128 && end - v >= 128 && b->cap - b->len > 128)
