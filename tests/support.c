@@ -10,7 +10,9 @@
 /* Each block carries its size in a header so live bytes can be tracked. */
 typedef union hdr {
   size_t size;
-  max_align_t align;
+  long double ld; /* for alignment (C99 has no max_align_t) */
+  long long ll;
+  void *p;
 } hdr;
 
 static int should_fail(test_alloc *t) {
