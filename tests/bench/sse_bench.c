@@ -68,7 +68,7 @@ void *bench_alloc(size_t n) {
 char *bench_read_file(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   char *b;
-  long n;
+  long n = 0;
   if (!f)
     bench_die("%s: %s", path, strerror(errno));
   if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
