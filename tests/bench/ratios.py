@@ -114,6 +114,10 @@ def main():
         if one and k64:
             row("  same, 1-byte vs 64 KiB feeds", c, "%.1f ms" % (one * 1e3), "%.2f ms" % (k64 * 1e3),
                 "%.0fx" % (one / k64), "-", None)
+        empty = secs(c, "libsse-emptyfeeds")
+        if one and empty:
+            row("  same, 1-byte feeds vs as many empty feed calls", c, "%.1f ms" % (one * 1e3),
+                "%.1f ms" % (empty * 1e3), "%.1fx" % (one / empty), "-", None)
         # linear time: the cost per byte of 1-byte feeds at 1/8 .. 1 of the size
         per = []
         for (cc, i), rs in groups.items():

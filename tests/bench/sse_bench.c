@@ -17,8 +17,10 @@
  *       and that the pieces spell the same bytes as sse_encode_event.
  *   sse-bench huge [MIB] [REPS]
  *       One event whose data is a single MIB MiB line (default 8), fed whole,
- *       in 64 KiB chunks and 1 byte at a time; then 1-byte feeds of 1/8, 1/4
- *       and 1/2 of it, to show the cost per byte does not grow with the size.
+ *       in 64 KiB chunks and 1 byte at a time; as many feed calls with
+ *       nothing to do (the floor of 1-byte feeding); then 1-byte feeds of
+ *       1/8, 1/4 and 1/2 of it, to show the cost per byte does not grow with
+ *       the size.
  *   sse-bench memory [FILE]
  *       Bytes a fresh decoder holds (counting allocator), and with FILE what
  *       it holds after decoding FILE in 64 KiB chunks (buffers it keeps).
@@ -220,6 +222,27 @@ static void huge_run(const char *impl, const char *corpus, size_t size,
   free(in);
 }
 
+/* The floor of any 1-byte feeding: n calls of feed that have nothing to
+ * do (len 0), for comparison with n calls that each take a byte. */
+static void feed_calls(const char *corpus, size_t n, size_t reps) {
+  sse_decoder *d;
+  size_t rep, i;
+  char byte = 'x';
+  int rc = SSE_OK;
+  if (sse_decoder_new(&d, NULL, NULL, NULL) != SSE_OK)
+    bench_die("sse_decoder_new failed");
+  for (rep = 0; rep < reps; rep++) {
+    double t0 = bench_now(), t1;
+    for (i = 0; i < n; i++)
+      rc |= sse_decoder_feed(d, &byte, 0, NULL);
+    t1 = bench_now();
+    if (rc != SSE_OK)
+      bench_die("empty feed failed: %s", sse_strerror(rc));
+    bench_result("libsse-emptyfeeds", corpus, (int)rep, n, 0, 0, t1 - t0);
+  }
+  sse_decoder_free(d);
+}
+
 static int mode_huge(int argc, char **argv) {
   size_t mib = argc > 1 ? bench_count(argv[1], "MIB") : 8;
   size_t reps = argc > 2 ? bench_count(argv[2], "REPS") : 3;
@@ -231,6 +254,7 @@ static int mode_huge(int argc, char **argv) {
   huge_run("libsse-whole", corpus, size, size + 8, reps);
   huge_run("libsse", corpus, size, CHUNK_DEFAULT, reps);
   huge_run("libsse-1byte", corpus, size, 1, reps);
+  feed_calls(corpus, size + 8, reps);
   /* The same per-byte cost at every size: linear time. */
   for (div = 8; div >= 2; div /= 2) {
     snprintf(corpus, sizeof corpus, "huge%zuk", (mib << 10) / div);
