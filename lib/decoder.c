@@ -601,17 +601,6 @@ typedef struct eols {
   uint64_t mask;
 } eols;
 
-/* Streams bigger than the cache arrive from memory; asking for the bytes
- * 2 KiB ahead keeps the per-line branches from stalling on them (a hint:
- * it never faults, even past the chunk; the address is computed as an
- * integer since it may lie past the caller's buffer). */
-#if defined(__GNUC__)
-#  define PREFETCH_AHEAD(p) \
-    __builtin_prefetch((const void *)((uintptr_t)(p) + 2048))
-#else
-#  define PREFETCH_AHEAD(p) ((void)0)
-#endif
-
 /* The first CR or LF in [p, end), or NULL; p never moves backwards between
  * calls on the same eols. */
 static SSE__INLINE const char *next_eol(eols *s, const char *p,
@@ -625,7 +614,7 @@ static SSE__INLINE const char *next_eol(eols *s, const char *p,
     p = s->stop;
   }
   if (end - p >= 64) {
-    PREFETCH_AHEAD(p);
+    SSE__PREFETCH_AHEAD(p); /* lines stall less on memory */
     s->base = p;
     s->stop = p + 64;
     s->mask = sse__eol_mask64(p);

@@ -16,6 +16,16 @@
 #  define SSE__UNLIKELY(x) (x)
 #endif
 
+/* Asks for the memory 2 KiB after p, for streams bigger than the cache: a
+ * hint that never faults, even past the caller's buffer (so the address is
+ * computed as an integer, not as a pointer past the object). */
+#if defined(__GNUC__)
+#  define SSE__PREFETCH_AHEAD(p) \
+    __builtin_prefetch((const void *)((uintptr_t)(p) + 2048))
+#else
+#  define SSE__PREFETCH_AHEAD(p) ((void)0)
+#endif
+
 /* For the few hot helpers that must be inlined into their loop. */
 #if defined(__GNUC__)
 #  define SSE__INLINE inline __attribute__((always_inline))

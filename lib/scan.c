@@ -92,6 +92,7 @@ static const char *find_eol_sse2(const char *p, const char *end) {
   const char *start = p;
   unsigned m;
   while (end - p >= 64) {
+    SSE__PREFETCH_AHEAD(p);
     if (any64(p))
       return p + sse__ctz64(sse__eol_mask64(p));
     p += 64;
@@ -132,6 +133,7 @@ AVX2_FN const char *find_eol_avx2(const char *p, const char *end) {
                                 _mm256_cmpeq_epi8(a, cr));
     __m256i y = _mm256_or_si256(_mm256_cmpeq_epi8(b, lf),
                                 _mm256_cmpeq_epi8(b, cr));
+    SSE__PREFETCH_AHEAD(p);
     if (!_mm256_testz_si256(_mm256_or_si256(x, y), _mm256_or_si256(x, y))) {
       uint64_t m = (uint32_t)_mm256_movemask_epi8(x) |
                    (uint64_t)(uint32_t)_mm256_movemask_epi8(y) << 32;
@@ -161,6 +163,7 @@ static const char *copy_to_eol_sse2(char *dst, const char *p,
                      _mm_or_si128(_mm_cmpeq_epi8(b, lf), _mm_cmpeq_epi8(b, cr))),
         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(c, lf), _mm_cmpeq_epi8(c, cr)),
                      _mm_or_si128(_mm_cmpeq_epi8(w, lf), _mm_cmpeq_epi8(w, cr))));
+    SSE__PREFETCH_AHEAD(p);
     _mm_storeu_si128((__m128i *)(void *)dst, a);
     _mm_storeu_si128((__m128i *)(void *)(dst + 16), b);
     _mm_storeu_si128((__m128i *)(void *)(dst + 32), c);
@@ -188,6 +191,7 @@ AVX2_FN const char *copy_to_eol_avx2(char *dst, const char *p,
     __m256i y = _mm256_or_si256(_mm256_cmpeq_epi8(b, lf),
                                 _mm256_cmpeq_epi8(b, cr));
     __m256i t = _mm256_or_si256(x, y);
+    SSE__PREFETCH_AHEAD(p);
     _mm256_storeu_si256((__m256i *)(void *)dst, a);
     _mm256_storeu_si256((__m256i *)(void *)(dst + 32), b);
     if (!_mm256_testz_si256(t, t)) {
