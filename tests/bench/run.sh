@@ -9,7 +9,7 @@
 #   SSE_SHARED_BENCH  the shared benchmark folder (read-only; copied to a
 #                     temporary directory). Default: ../shared/bench next to
 #                     the repository.
-#   SIZE_MIB          corpus size in MiB (default 16; the shared default is 64)
+#   SIZE_MIB          corpus size in MiB (default 64, as the shared folder)
 #   REPS              repetitions per benchmark (default 5)
 #   HUGE_MIB          size of the one-event test (default 8)
 #   CORPUS_DIR        where corpora are generated and reused
@@ -24,7 +24,7 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 SHARED=${SSE_SHARED_BENCH:-$REPO/../shared/bench}
-SIZE_MIB=${SIZE_MIB:-16}
+SIZE_MIB=${SIZE_MIB:-64}
 REPS=${REPS:-5}
 HUGE_MIB=${HUGE_MIB:-8}
 CORPUS_DIR=${CORPUS_DIR:-/tmp/sse-corpus-$SIZE_MIB}
