@@ -85,7 +85,7 @@ static void clear_block(sse_decoder *d) {
 static int streaming(const sse_decoder *d) { return d->cb.on_data != NULL; }
 
 /* Copies chunk- or lb-backed values into owned buffers. */
-static int materialize(sse_decoder *d) {
+static int materialize_now(sse_decoder *d) {
   int rc;
   if (d->have_data && !streaming(d) && d->data != d->dbuf.p) {
     d->dbuf.len = 0;
@@ -103,6 +103,13 @@ static int materialize(sse_decoder *d) {
       return fail(d, rc);
     d->type = d->tbuf.p;
   }
+  return SSE_OK;
+}
+
+static SSE__INLINE int materialize(sse_decoder *d) {
+  if ((d->have_data && !streaming(d) && d->data != d->dbuf.p) ||
+      (d->type_len && d->type != d->tbuf.p))
+    return materialize_now(d);
   return SSE_OK;
 }
 
@@ -403,6 +410,101 @@ static int line_done(sse_decoder *d, const char *s, size_t n) {
   }
 }
 
+/* Copies a short line's value (memcpy, without the call for the usual
+ * lengths). */
+static SSE__INLINE void copy_value(char *dst, const char *src, size_t n) {
+  uint64_t a, b;
+  uint32_t x, y;
+  if (n > 64) {
+    memcpy(dst, src, n);
+  } else if (n >= 16) {
+    size_t i;
+    for (i = 0; i + 16 < n; i += 16)
+      memcpy(dst + i, src + i, 16);
+    memcpy(dst + n - 16, src + n - 16, 16); /* overlaps the last step */
+  } else if (n >= 8) {
+    memcpy(&a, src, 8);
+    memcpy(&b, src + n - 8, 8);
+    memcpy(dst, &a, 8);
+    memcpy(dst + n - 8, &b, 8);
+  } else if (n >= 4) {
+    memcpy(&x, src, 4);
+    memcpy(&y, src + n - 4, 4);
+    memcpy(dst, &x, 4);
+    memcpy(dst + n - 4, &y, 4);
+  } else {
+    while (n--)
+      *dst++ = *src++;
+  }
+}
+
+/* A further data line of a buffered event: appends LF and the value to the
+ * data buffer in one step, moving the data there first if it is not yet. */
+static int data_join(sse_decoder *d, const char *v, size_t n) {
+  sse__buf *b = &d->dbuf;
+  size_t keep = 0;
+  char *q;
+  int rc;
+  if (!fits(d, n + 1)) /* the value and its LF */
+    return over_limit(d, SSE_E_EVENT_TOO_LARGE);
+  if (d->data != b->p) { /* the data is still in the chunk or in lb */
+    b->len = 0;
+    keep = d->data_len;
+  }
+  /* n + 1 + keep cannot overflow: fits() bounds it by max_event. */
+  if (n + 1 + keep > b->cap - b->len) {
+    rc = sse__buf_reserve(&d->mem, b, n + 1 + keep, d->max_event);
+    if (rc != SSE_OK)
+      return fail(d, rc);
+  }
+  q = b->p + b->len;
+  if (keep) {
+    memcpy(q, d->data, keep);
+    q += keep;
+  }
+  *q = '\n';
+  if (n)
+    memcpy(q + 1, v, n);
+  b->len += keep + 1 + n;
+  d->data = b->p;
+  d->data_len = b->len;
+  return SSE_OK;
+}
+
+/* line_done for a line inside the chunk, with data lines (the bulk of
+ * every stream) handled inline. */
+static SSE__INLINE int chunk_line(sse_decoder *d, const char *s, size_t n,
+                                  const char *end) {
+  const char *v;
+  sse__buf *b;
+  if (n == 0)
+    return dispatch(d);
+  if (n < 5 || memcmp(s, "data:", 5) != 0 || d->skipping ||
+      n > d->max_line || streaming(d))
+    return line_done(d, s, n);
+  v = s + 5;
+  n -= 5;
+  if (n && *v == ' ') {
+    v++;
+    n--;
+  }
+  if (!d->have_data)
+    return data_line(d, v, n); /* the first: passed by pointer */
+  b = &d->dbuf;
+  if (d->data != b->p || n >= b->cap - b->len || !fits(d, n + 1))
+    return data_join(d, v, n);
+  /* A further data line, the data already in dbuf with room to spare. */
+  b->p[b->len] = '\n';
+  if (n <= 128 && end - v >= 128 && b->cap - b->len > 128)
+    memcpy(b->p + b->len + 1, v, 128); /* no branch on n: bytes past n are
+                                          scratch inside both buffers */
+  else
+    copy_value(b->p + b->len + 1, v, n);
+  b->len += n + 1;
+  d->data_len = b->len;
+  return SSE_OK;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Partial lines. */
 
@@ -491,45 +593,148 @@ static int partial_end(sse_decoder *d) {
 /* ------------------------------------------------------------------------ */
 /* Feeding. */
 
+/* The line ends of the chunk being fed, found 64 bytes at a time: bit k of
+ * mask is set when base[k] is CR or LF, for the bytes [base, stop). */
+typedef struct eols {
+  const char *base;
+  const char *stop;
+  uint64_t mask;
+} eols;
+
+/* The first CR or LF in [p, end), or NULL; p never moves backwards between
+ * calls on the same eols. */
+static SSE__INLINE const char *next_eol(eols *s, const char *p,
+                                        const char *end) {
+  uint64_t m;
+  size_t i, n;
+  if (p < s->stop) {
+    m = s->mask >> (p - s->base);
+    if (m)
+      return p + sse__ctz64(m);
+    p = s->stop;
+  }
+  if (end - p >= 64) {
+    SSE__PREFETCH_AHEAD(p); /* lines stall less on memory */
+    s->base = p;
+    s->stop = p + 64;
+    s->mask = sse__eol_mask64(p);
+    if (s->mask)
+      return p + sse__ctz64(s->mask);
+    p += 64;
+    if (end - p >= 64) {
+      s->base = p;
+      s->stop = p + 64;
+      s->mask = sse__eol_mask64(p);
+      if (s->mask)
+        return p + sse__ctz64(s->mask);
+      /* A long line: skip ahead with the fastest scan. */
+      p = sse__find_eol(p + 64, end);
+      if (p) {
+        s->base = p;
+        s->stop = p + 1;
+        s->mask = 1;
+      }
+      return p;
+    }
+  }
+  /* The last bytes of the chunk. */
+  n = (size_t)(end - p);
+  m = 0;
+  for (i = 0; i < n; i++)
+    m |= (uint64_t)(p[i] == '\n' || p[i] == '\r') << i;
+  s->base = p;
+  s->stop = end;
+  s->mask = m;
+  return m ? p + sse__ctz64(m) : NULL;
+}
+
+/* Long pieces of a data line continued from an earlier chunk: see
+ * data_run. n (>= 256) bytes are within the limits. */
+static const char *data_run_long(sse_decoder *d, const char *p, size_t n) {
+  sse__buf *b = &d->dbuf;
+  size_t room, k;
+  const char *e;
+  while (n >= 256) {
+    room = b->cap - b->len;
+    if (room < 4096) {
+      if (sse__buf_reserve(&d->mem, b, n < 4096 ? n : 4096, d->max_event) !=
+          SSE_OK)
+        break;
+      d->data = b->p;
+      room = b->cap - b->len;
+    }
+    if (room > n)
+      room = n;
+    e = sse__copy_to_eol(b->p + b->len, p, p + room);
+    k = (size_t)((e ? e : p + room) - p);
+    b->len += k;
+    d->data_len += k;
+    d->line_len += k;
+    p += k;
+    n -= k;
+    if (e)
+      break;
+  }
+  return p;
+}
+
+/* A data line continued from an earlier chunk, buffered: copies its bytes
+ * into dbuf while looking for its end, in one pass, as far as the limits
+ * surely allow. Returns where it stopped (the line end, the chunk end, or
+ * short of a limit or of memory, which the general path then judges and
+ * reports). */
+static SSE__INLINE const char *data_run(sse_decoder *d, const char *p,
+                                        const char *end) {
+  sse__buf *b = &d->dbuf;
+  size_t n = (size_t)(end - p), k;
+  if (d->line_len >= d->max_line || d->data_len >= d->max_event - 1)
+    return p;
+  if (n > d->max_line - d->line_len)
+    n = d->max_line - d->line_len;
+  if (n > d->max_event - 1 - d->data_len)
+    n = d->max_event - 1 - d->data_len;
+  if (n >= 256)
+    return data_run_long(d, p, n);
+  if (n > b->cap - b->len) /* a short piece, e.g. a byte at a time */
+    return p;
+  for (k = 0; k < n && p[k] != '\n' && p[k] != '\r'; k++)
+    ;
+  copy_value(b->p + b->len, p, k);
+  b->len += k;
+  d->data_len += k;
+  d->line_len += k;
+  return p + k;
+}
+
 /* Consumes from *pp; stops early on pause or error. */
 static int run(sse_decoder *d, const char **pp, const char *end) {
   const char *p = *pp, *eol;
+  eols s;
   int rc = SSE_OK;
+  s.base = s.stop = p;
+  s.mask = 0;
   if (d->cr && p < end) {
     if (*p == '\n')
       p++;
     d->cr = 0;
   }
-  if (d->line != LINE_NONE && p < end) {
-    eol = sse__find_eol(p, end);
-    rc = partial_bytes(d, p, (size_t)((eol ? eol : end) - p));
-    if (rc != SSE_OK || !eol) {
-      /* The bytes passed were consumed; the line end, if any, was not. */
-      *pp = eol ? eol : end;
-      return rc;
-    }
-    rc = partial_end(d);
-    p = eol + 1;
-    if (*eol == '\r') {
-      if (p < end) {
-        if (*p == '\n')
-          p++;
-      } else
-        d->cr = 1;
-    }
-    if (rc != SSE_OK) {
-      *pp = p;
-      return rc;
-    }
-  }
   while (p < end) {
-    eol = sse__find_eol(p, end);
-    if (!eol) {
+    eol = next_eol(&s, p, end);
+    if (SSE__UNLIKELY(d->line != LINE_NONE)) {
+      /* The end of a line begun in an earlier chunk (first pass only). */
+      rc = partial_bytes(d, p, (size_t)((eol ? eol : end) - p));
+      if (rc != SSE_OK || !eol) {
+        /* The bytes passed were consumed; the line end, if any, was not. */
+        p = eol ? eol : end;
+        break;
+      }
+      rc = partial_end(d);
+    } else if (!eol) {
       rc = partial_bytes(d, p, (size_t)(end - p));
       p = end;
       break;
-    }
-    rc = line_done(d, p, (size_t)(eol - p));
+    } else
+      rc = chunk_line(d, p, (size_t)(eol - p), end);
     p = eol + 1;
     if (*eol == '\r') {
       if (p < end) {
@@ -582,24 +787,33 @@ static int enter(sse_decoder *d) {
 int sse_decoder_feed(sse_decoder *d, const void *data, size_t len,
                      size_t *consumed) {
   const char *p = data, *end;
-  int rc = enter(d);
+  int rc = SSE_OK;
   if (consumed)
     *consumed = 0;
-  if (rc != SSE_OK)
-    return rc;
-  if (!data && len)
-    return SSE_E_INVALID_ARGUMENT;
-  if (d->error)
-    return d->error;
-  if (d->finished)
-    return SSE_E_STATE;
-  if (!len)
-    return SSE_OK;
+  /* One test for the usual case; the rare ones are told apart in order. */
+  if (SSE__UNLIKELY(!d || !p || !len || d->busy || d->error || d->finished ||
+                    d->bom < BOM_DONE)) {
+    rc = enter(d);
+    if (rc != SSE_OK)
+      return rc;
+    if (!data && len)
+      return SSE_E_INVALID_ARGUMENT;
+    if (d->error)
+      return d->error;
+    if (d->finished)
+      return SSE_E_STATE;
+    if (!len)
+      return SSE_OK;
+  }
   end = p + len;
   d->busy = 1;
+  /* Inside a buffered data line (never at a CR or a BOM): its bytes go
+   * straight to dbuf, and run() is needed only past its end. */
+  if (d->line == LINE_DATA && !streaming(d))
+    p = data_run(d, p, end);
   if (d->bom < BOM_DONE)
     rc = strip_bom(d, &p, end);
-  if (rc == SSE_OK)
+  if (rc == SSE_OK && p < end)
     rc = run(d, &p, end);
   if (rc == SSE_OK || rc == SSE_PAUSE) {
     int m = materialize(d);

@@ -59,6 +59,52 @@ static int finish(const out *o, size_t *len) {
   return o->pos <= o->cap ? SSE_OK : SSE_E_NOSPACE;
 }
 
+/* *a += b, unless that overflows (returns 0). */
+static int add_size(size_t *a, size_t b) {
+  if (b > (size_t)-1 - *a)
+    return 0;
+  *a += b;
+  return 1;
+}
+
+/* The frame of an event whose data is one line (or absent), written
+ * without per-piece bounds checks once its size is known to fit. */
+static int encode_one_line(char *buf, size_t cap, const sse_event *ev,
+                           size_t *len) {
+  size_t need = 1 + (ev->type ? 8 : 0) + (ev->id ? 5 : 0) +
+                (ev->data ? 7 : 0),
+         i = 0;
+  if (!add_size(&need, ev->type ? ev->type_len : 0) ||
+      !add_size(&need, ev->id ? ev->id_len : 0) ||
+      !add_size(&need, ev->data ? ev->data_len : 0)) {
+    *len = (size_t)-1; /* more than can be represented, let alone fit */
+    return SSE_E_NOSPACE;
+  }
+  *len = need;
+  if (need > cap)
+    return SSE_E_NOSPACE;
+  if (ev->type) {
+    memcpy(buf, "event: ", 7);
+    memcpy(buf + 7, ev->type, ev->type_len);
+    i = 7 + ev->type_len;
+    buf[i++] = '\n';
+  }
+  if (ev->id) {
+    memcpy(buf + i, "id: ", 4);
+    memcpy(buf + i + 4, ev->id, ev->id_len);
+    i += 4 + ev->id_len;
+    buf[i++] = '\n';
+  }
+  if (ev->data) {
+    memcpy(buf + i, "data: ", 6);
+    memcpy(buf + i + 6, ev->data, ev->data_len);
+    i += 6 + ev->data_len;
+    buf[i++] = '\n';
+  }
+  buf[i] = '\n';
+  return SSE_OK;
+}
+
 int sse_encode_event(void *buf, size_t cap, const sse_event *ev, size_t *len) {
   out o;
   int rc;
@@ -68,6 +114,9 @@ int sse_encode_event(void *buf, size_t cap, const sse_event *ev, size_t *len) {
   rc = check_event(ev);
   if (rc != SSE_OK)
     return rc;
+  if (!ev->data || !ev->data_len ||
+      !sse__find_eol(ev->data, ev->data + ev->data_len))
+    return encode_one_line(buf, cap, ev, len);
   o.buf = buf;
   o.cap = cap;
   o.pos = 0;

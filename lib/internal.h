@@ -3,6 +3,7 @@
 #define SSE_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "sse.h"
@@ -13,6 +14,23 @@
 #else
 #  define SSE__LIKELY(x) (x)
 #  define SSE__UNLIKELY(x) (x)
+#endif
+
+/* Asks for the memory 2 KiB after p, for streams bigger than the cache: a
+ * hint that never faults, even past the caller's buffer (so the address is
+ * computed as an integer, not as a pointer past the object). */
+#if defined(__GNUC__)
+#  define SSE__PREFETCH_AHEAD(p) \
+    __builtin_prefetch((const void *)((uintptr_t)(p) + 2048))
+#else
+#  define SSE__PREFETCH_AHEAD(p) ((void)0)
+#endif
+
+/* For the few hot helpers that must be inlined into their loop. */
+#if defined(__GNUC__)
+#  define SSE__INLINE inline __attribute__((always_inline))
+#else
+#  define SSE__INLINE inline
 #endif
 
 /* --- allocation (common.c) ------------------------------------------------ */
@@ -49,11 +67,68 @@ void sse__buf_free(const sse_allocator *a, sse__buf *b);
 
 /* --- scanning (scan.c) ------------------------------------------------------ */
 
-/* The first CR or LF in [p, end), or NULL. Uses SIMD where the compiler
- * targets it (SSE2); sse__find_eol_portable is the word-at-a-time fallback,
- * kept callable so tests compare the two. */
+#if defined(__SSE2__) || defined(_M_X64) || \
+    (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
+#  include <emmintrin.h>
+#  define SSE__HAVE_SSE2 1
+#endif
+/* AVX2 chosen at run time: x86-64 with GCC or Clang (target attributes and
+ * __builtin_cpu_supports), unless the build already targets AVX2. */
+#if defined(SSE__HAVE_SSE2) && defined(__x86_64__) && defined(__GNUC__) && \
+    !defined(__AVX2__) && \
+    (defined(__clang__) || __GNUC__ >= 5)
+#  define SSE__HAVE_AVX2_RUNTIME 1
+#endif
+
+/* The first CR or LF in [p, end), or NULL. Uses SIMD where available (SSE2,
+ * AVX2 when the CPU has it); sse__find_eol_portable is the word-at-a-time
+ * fallback, kept callable so tests compare the two. */
 const char *sse__find_eol(const char *p, const char *end);
 const char *sse__find_eol_portable(const char *p, const char *end);
+
+/* Copies the bytes of [p, end) up to the first CR or LF into dst and returns
+ * that line end, or NULL after copying all end - p bytes. dst must have room
+ * for end - p bytes, which may all be written. */
+const char *sse__copy_to_eol(char *dst, const char *p, const char *end);
+
+/* Bit k set when p[k] is CR or LF, for the 64 bytes at p (all readable). */
+uint64_t sse__eol_mask64_portable(const char *p);
+
+/* The index of the lowest set bit; x must not be 0. */
+static inline unsigned sse__ctz64(uint64_t x) {
+#if defined(__GNUC__)
+  return (unsigned)__builtin_ctzll(x);
+#else
+  unsigned n = 0;
+  while (!(x & 1)) {
+    x >>= 1;
+    n++;
+  }
+  return n;
+#endif
+}
+
+#ifdef SSE__HAVE_SSE2
+/* Bit k set when p[k] is CR or LF, for the 16 bytes at p. */
+static inline unsigned sse__eol_mask16(const char *p) {
+  const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+  return (unsigned)_mm_movemask_epi8(
+      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
+                   _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))));
+}
+#endif
+
+/* As sse__eol_mask64_portable, inline and with SIMD where available. */
+static inline uint64_t sse__eol_mask64(const char *p) {
+#ifdef SSE__HAVE_SSE2
+  return (uint64_t)sse__eol_mask16(p) |
+         (uint64_t)sse__eol_mask16(p + 16) << 16 |
+         (uint64_t)sse__eol_mask16(p + 32) << 32 |
+         (uint64_t)sse__eol_mask16(p + 48) << 48;
+#else
+  return sse__eol_mask64_portable(p);
+#endif
+}
 
 /* --- UTF-8 (utf8.c) ------------------------------------------------------- */
 
