@@ -409,6 +409,10 @@ int main(int argc, char **argv) {
                         * stops reading. Suspended (idle) connections never
                         * time out. */
                        MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+                       /* MHD accepts about a thousand connections unless
+                        * told otherwise: for more subscribers, pass
+                        * MHD_OPTION_CONNECTION_LIMIT (and raise the file
+                        * descriptor limit). */
                        MHD_OPTION_END);
   if (!d) {
     fprintf(stderr, "sse-mhd: cannot listen on %s:%u\n", bind_addr, port);
