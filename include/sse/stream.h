@@ -133,7 +133,10 @@ typedef int (*sse_writev_fn)(void *user, const sse_iovec *iov, size_t iovcnt,
                              size_t *written);
 
 /* The plain write callback of sse_stream_new_write(): same contract with one
- * buffer, e.g. write(2) or SSL_write. len > 0. */
+ * buffer, e.g. write(2) or SSL_write. len > 0. After a would-block the next
+ * call may offer a different buffer and length (queued frames are gathered
+ * anew), so with OpenSSL set SSL_MODE_ENABLE_PARTIAL_WRITE and
+ * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER on the SSL object. */
 typedef int (*sse_write_fn)(void *user, const void *buf, size_t len,
                             size_t *written);
 
