@@ -10,7 +10,9 @@
 /* Each block carries its size in a header so live bytes can be tracked. */
 typedef union hdr {
   size_t size;
-  max_align_t align;
+  long double ld; /* max_align_t is C11: align like the widest types */
+  void *ptr;
+  long long ll;
 } hdr;
 
 static int should_fail(test_alloc *t) {
