@@ -48,6 +48,7 @@ struct sse_decoder {
   unsigned char skipping;  /* discarding the block up to the next blank line */
   unsigned char id_dirty;  /* idbuf holds an id not yet committed */
   size_t line_len;         /* bytes of the current partial line so far */
+  const char *resume;      /* a whole line paused inside: resume here */
   const char *data;        /* the data: into the chunk, lb or dbuf */
   size_t data_len;         /* its length (streamed bytes with on_data) */
   const char *type;        /* the event type: into the chunk, lb or tbuf */
@@ -183,6 +184,15 @@ static int data_line(sse_decoder *d, const char *v, size_t n) {
     return SSE_OK;
   }
   rc = data_begin(d);
+  if (rc == SSE_PAUSE && n && !d->skipping) {
+    /* on_data paused on the joining LF: the value is not consumed; the
+     * rest of the line goes on as a partial data line on resume. (A line
+     * gathered in lb never gets here with a value: it was classified.) */
+    d->line = LINE_DATA;
+    d->line_len = 0;
+    d->resume = v;
+    return rc;
+  }
   if (rc != SSE_OK || d->skipping)
     return rc;
   return data_bytes(d, v, n);
@@ -406,8 +416,10 @@ static int line_done(sse_decoder *d, const char *s, size_t n) {
 /* Partial lines. */
 
 /* Decides, once CLASSIFY_LEN bytes of a partial line are in lb, whether it
- * is a data line whose value can stream into the data buffer. */
-static int classify(sse_decoder *d) {
+ * is a data line whose value can stream into the data buffer. When on_data
+ * pauses on the joining LF, *unread gets the bytes of lb's value not yet
+ * passed on (they came last from the current chunk, and are given back). */
+static int classify(sse_decoder *d, size_t *unread) {
   size_t skip;
   int rc;
   if (d->skipping) {
@@ -421,19 +433,30 @@ static int classify(sse_decoder *d) {
   }
   if (d->line_len > d->max_line && !streaming(d))
     return over_limit(d, SSE_E_LINE_TOO_LONG);
+  skip = d->lb.p[5] == ' ' ? 6 : 5;
   rc = data_begin(d);
+  if (rc == SSE_PAUSE && !d->skipping) {
+    d->line = LINE_DATA;
+    d->line_len = skip;
+    *unread = d->lb.len - skip;
+    d->lb.len = 0;
+    return rc;
+  }
   if (rc != SSE_OK || d->skipping)
     return rc;
   d->line = LINE_DATA;
-  skip = d->lb.p[5] == ' ' ? 6 : 5;
   rc = data_bytes(d, d->lb.p + skip, d->lb.len - skip);
   d->lb.len = 0;
   return rc;
 }
 
-/* Bytes s[0..n) of the current line, no terminator among them. */
-static int partial_bytes(sse_decoder *d, const char *s, size_t n) {
+/* Bytes s[0..n) of the current line, no terminator among them. *used gets
+ * the bytes consumed: all of them, unless a callback paused part way. */
+static int partial_bytes(sse_decoder *d, const char *s, size_t n,
+                         size_t *used) {
+  const char *start = s;
   int rc;
+  *used = n;
   if (d->line == LINE_NONE) {
     d->line = d->skipping ? LINE_SKIP : LINE_BUF;
     d->line_len = 0;
@@ -461,9 +484,12 @@ static int partial_bytes(sse_decoder *d, const char *s, size_t n) {
       s += k;
       n -= k;
       if (d->lb.len == CLASSIFY_LEN && d->line_len == CLASSIFY_LEN) {
-        rc = classify(d);
-        if (rc != SSE_OK)
+        size_t unread = 0;
+        rc = classify(d, &unread);
+        if (rc != SSE_OK) {
+          *used = (size_t)(s - start) - unread;
           return rc;
+        }
       }
     }
     }
@@ -500,11 +526,12 @@ static int run(sse_decoder *d, const char **pp, const char *end) {
     d->cr = 0;
   }
   if (d->line != LINE_NONE && p < end) {
+    size_t used;
     eol = sse__find_eol(p, end);
-    rc = partial_bytes(d, p, (size_t)((eol ? eol : end) - p));
+    rc = partial_bytes(d, p, (size_t)((eol ? eol : end) - p), &used);
     if (rc != SSE_OK || !eol) {
-      /* The bytes passed were consumed; the line end, if any, was not. */
-      *pp = eol ? eol : end;
+      /* The bytes used were consumed; the line end, if any, was not. */
+      *pp = p + used;
       return rc;
     }
     rc = partial_end(d);
@@ -524,11 +551,17 @@ static int run(sse_decoder *d, const char **pp, const char *end) {
   while (p < end) {
     eol = sse__find_eol(p, end);
     if (!eol) {
-      rc = partial_bytes(d, p, (size_t)(end - p));
-      p = end;
+      size_t used;
+      rc = partial_bytes(d, p, (size_t)(end - p), &used);
+      p += used;
       break;
     }
     rc = line_done(d, p, (size_t)(eol - p));
+    if (SSE__UNLIKELY(d->resume)) { /* paused inside the line */
+      p = d->resume;
+      d->resume = NULL;
+      break;
+    }
     p = eol + 1;
     if (*eol == '\r') {
       if (p < end) {
