@@ -154,12 +154,13 @@ static int data_begin(sse_decoder *d) {
   return SSE_OK;
 }
 
-/* Appends n bytes to the value of the current data line. */
+/* Appends n bytes to the value of the current data line. The buffer then
+ * holds data_len + n bytes and the line's LF. */
 static int data_bytes(sse_decoder *d, const char *s, size_t n) {
   int rc;
   if (n == 0)
     return SSE_OK;
-  if (!check_event_size(d, n))
+  if (n >= d->max_event || d->data_len >= d->max_event - n)
     return over_limit(d, SSE_E_EVENT_TOO_LARGE);
   d->data_len += n;
   if (streaming(d))

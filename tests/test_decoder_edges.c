@@ -51,9 +51,36 @@ static void pause_in_data_pieces(void **state) {
   }
 }
 
+/* Regression: max_event counts the data buffer exactly (values plus one LF
+ * each): a buffer of exactly max_event bytes passes, one more fails, for a
+ * first line and a later line, at every chunking (a later line, and any
+ * line cut by a chunk boundary, used to be refused one byte early). */
+static void max_event_is_exact(void **state) {
+  harness_run r;
+  int pieces;
+  (void)state;
+  for (pieces = 0; pieces <= 1; pieces++) {
+    memset(&r, 0, sizeof r);
+    r.pieces = pieces;
+    r.max_event = 5; /* "abcd\n" */
+    expect_all_splits(&r, "data: abcd\n\n",
+                      "event message|abcd|\nlast \nresult 0\n");
+    expect_all_splits(&r, "data: a\ndata: bc\n\n",
+                      "event message|a\\nbc|\nlast \nresult 0\n");
+    expect_all_splits(&r, "data\ndata\ndata\ndata\ndata\n\n",
+                      "event message|\\n\\n\\n\\n|\nlast \nresult 0\n");
+    r.max_event = 4;
+    expect_all_splits(&r, "data: abcd\n\n", "last \nresult -11\n");
+    expect_all_splits(&r, "data: a\ndata: bc\n\n", "last \nresult -11\n");
+    expect_all_splits(&r, "data\ndata\ndata\ndata\ndata\n\n",
+                      "last \nresult -11\n");
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(pause_in_data_pieces),
+      cmocka_unit_test(max_event_is_exact),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
