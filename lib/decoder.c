@@ -121,7 +121,12 @@ static int over_limit(sse_decoder *d, int code) {
 
 /* ------------------------------------------------------------------------ */
 /* Data lines. The standard's data buffer holds each value plus an LF; its
- * length is data_len + 1 once a data line was seen. */
+ * length is data_len + 1 once a data line was seen.
+ *
+ * When max_event is checked: buffered data lines are checked as they end
+ * (a partial one is bounded by max_line meanwhile), so a line over both
+ * limits fails on max_line whatever the chunking; data streamed to on_data
+ * has no line limit and is checked as it arrives. */
 
 static int check_event_size(const sse_decoder *d, size_t more) {
   size_t have = d->have_data ? d->data_len + 1 : 0;
@@ -131,7 +136,7 @@ static int check_event_size(const sse_decoder *d, size_t more) {
 /* Starts a data line whose value will follow through data_bytes(). */
 static int data_begin(sse_decoder *d) {
   int rc;
-  if (!check_event_size(d, 0))
+  if (streaming(d) && !check_event_size(d, 0))
     return over_limit(d, SSE_E_EVENT_TOO_LARGE);
   if (!d->have_data) {
     d->have_data = 1;
@@ -160,11 +165,13 @@ static int data_bytes(sse_decoder *d, const char *s, size_t n) {
   int rc;
   if (n == 0)
     return SSE_OK;
-  if (n >= d->max_event || d->data_len >= d->max_event - n)
-    return over_limit(d, SSE_E_EVENT_TOO_LARGE);
-  d->data_len += n;
-  if (streaming(d))
+  if (streaming(d)) {
+    if (n >= d->max_event || d->data_len >= d->max_event - n)
+      return over_limit(d, SSE_E_EVENT_TOO_LARGE);
+    d->data_len += n;
     return cb_result(d, d->cb.on_data(d->user, s, n));
+  }
+  d->data_len += n;
   rc = sse__buf_append(&d->mem, &d->dbuf, s, n, d->max_event);
   if (rc != SSE_OK)
     return fail(d, rc);
@@ -175,10 +182,10 @@ static int data_bytes(sse_decoder *d, const char *s, size_t n) {
 /* A whole data line whose value is in memory that outlives this call. */
 static int data_line(sse_decoder *d, const char *v, size_t n) {
   int rc;
+  if (!check_event_size(d, n))
+    return over_limit(d, SSE_E_EVENT_TOO_LARGE);
   if (!d->have_data && !streaming(d)) {
     /* The first data line is passed by pointer: no copy. */
-    if (!check_event_size(d, n))
-      return over_limit(d, SSE_E_EVENT_TOO_LARGE);
     d->have_data = 1;
     d->data = v;
     d->data_len = n;
@@ -501,7 +508,9 @@ static int partial_bytes(sse_decoder *d, const char *s, size_t n,
 /* The current partial line just ended. */
 static int partial_end(sse_decoder *d) {
   int rc = SSE_OK;
-  if (d->line == LINE_BUF) {
+  if (d->line == LINE_DATA && !streaming(d) && d->data_len >= d->max_event)
+    rc = over_limit(d, SSE_E_EVENT_TOO_LARGE); /* see "Data lines" */
+  else if (d->line == LINE_BUF) {
     rc = line_done(d, d->lb.p, d->lb.len);
     if (rc == SSE_OK || rc == SSE_PAUSE) {
       int m = materialize(d); /* values may point into lb */

@@ -77,10 +77,41 @@ static void max_event_is_exact(void **state) {
   }
 }
 
+/* Regression: a data line over both max_line and max_event gave
+ * SSE_E_LINE_TOO_LONG when whole in one chunk but SSE_E_EVENT_TOO_LARGE
+ * when cut (the event limit was met on the first bytes). Buffered data
+ * lines now meet max_event as they end, so the code is the same at every
+ * chunking; streamed data (on_data) has no line limit. */
+static void limit_code_does_not_depend_on_chunking(void **state) {
+  static const char line[] = "data:0123456789abcdefghij\n\n";
+  harness_run r;
+  (void)state;
+  memset(&r, 0, sizeof r);
+  r.max_line = 11;
+  r.max_event = 1;
+  expect_all_splits(&r, line, "last \nresult -10\n");
+  r.options = SSE_DECODER_SKIP_OVERSIZE;
+  expect_all_splits(&r, line, "discard -10\nlast \nresult 0\n");
+  r.pieces = 1;
+  expect_all_splits(&r, line, "discard -11\nlast \nresult 0\n");
+  r.options = 0;
+  expect_all_splits(&r, line, "last \nresult -11\n");
+  r.pieces = 0;
+  r.max_line = 100;
+  r.max_event = 20;
+  expect_all_splits(&r, "data: 0123456789\ndata: 012345678\n\n",
+                    "last \nresult -11\n");
+  r.max_event = 21;
+  expect_all_splits(&r, "data: 0123456789\ndata: 012345678\n\n",
+                    "event message|0123456789\\n012345678|\nlast \n"
+                    "result 0\n");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(pause_in_data_pieces),
       cmocka_unit_test(max_event_is_exact),
+      cmocka_unit_test(limit_code_does_not_depend_on_chunking),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

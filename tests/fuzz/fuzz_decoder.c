@@ -21,13 +21,14 @@
 
 #include "fuzz.h"
 
-/* The decoder's own bound on buffered bytes: the data buffer (max_event),
- * the partial line, the event type, the pending and the committed id (one
- * max_line each), and under SSE_DECODER_UTF8 the repair buffer (three
- * times a type, an id and the data). Plus the object and rounding slack. */
+/* The decoder's own bound on buffered bytes: the data buffer (max_event
+ * plus the data line being gathered, max_line), the partial line, the
+ * event type, the pending and the committed id (one max_line each), and
+ * under SSE_DECODER_UTF8 the repair buffer (three times a type, an id and
+ * the data). Plus the object and rounding slack. */
 static size_t limit_bound(const harness_run *r) {
   size_t line = r->max_line, event = r->max_event;
-  size_t b = 4096 + event + 4 * (line < 64 ? 64 : line);
+  size_t b = 4096 + event + 5 * (line < 64 ? 64 : line);
   if (r->options & SSE_DECODER_UTF8)
     b += 3 * (2 * line + event);
   return b;
