@@ -130,7 +130,9 @@ static int h_event(void *u, const sse_event *ev) {
   if (!ev->type || !ev->type_len || !ev->id || (ev->id_len && !ev->id))
     violation(h, "event with a NULL or empty type, or a NULL id");
   id = sse_decoder_last_event_id(h->d, &idn);
-  if (idn != ev->id_len || (idn && memcmp(id, ev->id, idn)))
+  /* (Under SSE_DECODER_UTF8 the event's id is repaired, the getter's raw.) */
+  if (!(h->r->options & SSE_DECODER_UTF8) &&
+      (idn != ev->id_len || (idn && memcmp(id, ev->id, idn))))
     violation(h, "event id differs from sse_decoder_last_event_id");
   if (h->r->pieces ? ev->data != NULL : ev->data == NULL)
     violation(h, "event data pointer does not match the delivery mode");
@@ -307,14 +309,15 @@ int harness_decode(const harness_run *r, const void *in, size_t n,
 
   for (;;) {
     rc = SSE_OK;
-    set_last_id(&h, &rc);
-    if (rc == SSE_OK)
+    set_last_id(&h, &rc); /* its SSE_E_NOMEM is not sticky */
+    if (rc == SSE_OK) {
       rc = feed_all(&h, in, n);
-    if (rc == SSE_OK && !r->no_finish)
-      rc = sse_decoder_finish(h.d);
-    if (rc == SSE_OK || rc == SSE_PAUSE)
-      break;
-    check_sticky(&h, rc);
+      if (rc == SSE_OK && !r->no_finish)
+        rc = sse_decoder_finish(h.d);
+      if (rc == SSE_OK || rc == SSE_PAUSE)
+        break;
+      check_sticky(&h, rc);
+    }
     if (rc != SSE_E_NOMEM || !r->replay_on_nomem || replays++ >= max_replays)
       break;
     if (sse_decoder_reset(h.d) != SSE_OK)
