@@ -219,7 +219,7 @@ static int feed_all(hrec *h, const char *in, size_t n) {
       size_t used = (size_t)-1, len = stop - start;
       h->paused = 0;
       h->in_feed = 1;
-      rc = sse_decoder_feed(h->d, in + start, len, &used);
+      rc = sse_decoder_feed(h->d, len ? in + start : in, len, &used);
       h->in_feed = 0;
       if (used > len) {
         violation(h, "consumed more than was fed");
@@ -322,6 +322,7 @@ int harness_decode(const harness_run *r, const void *in, size_t n,
       break;
     if (sse_decoder_reset(h.d) != SSE_OK)
       violation(&h, "reset failed");
+    h.data.len = 0; /* pieces of the event the error cut short */
     if (forever) {
       /* Still failing: the decoder must stay usable and report only
        * documented codes. */
@@ -334,11 +335,9 @@ int harness_decode(const harness_run *r, const void *in, size_t n,
       h.quiet = 0;
       break;
     }
-    if (!r->last_id &&
-        sse_decoder_set_last_event_id(h.d, "", 0) != SSE_OK)
+    if (sse_decoder_set_last_event_id(h.d, "", 0) != SSE_OK)
       violation(&h, "clearing the last event ID failed");
     log->len = log_start; /* the replay must give the whole record again */
-    h.data.len = 0;
   }
   {
     size_t idn;
