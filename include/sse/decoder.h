@@ -99,7 +99,9 @@ typedef struct sse_decoder_callbacks {
 /* Option flags for sse_decoder_set_options(). */
 enum sse_decoder_option {
   /* Apply the standard's UTF-8 decode: invalid sequences in types, data,
-   * ids and comments become U+FFFD (EF BF BD). Off by default. */
+   * ids and comments become U+FFFD (EF BF BD). Off by default. Data passed
+   * in pieces to on_data is not repaired (a sequence may straddle two
+   * pieces): run the pieces through a streaming UTF-8 decoder. */
   SSE_DECODER_UTF8 = 1u << 0,
   /* At a limit, discard the event being built instead of failing: it is
    * reported through on_discard, its id, type and retry are not applied,
