@@ -178,7 +178,8 @@ static void oom_spec_like_streams(void **state) {
       {"bom, comments, retry",
        "\xEF\xBB\xBF: hi\nretry: 1500\n: there\ndata: after\n\n", 0},
       {"id reset and nul", "id: a\ndata: 1\n\nid\ndata: 2\n\nid: x\0y\ndata: 3\n\n",
-       48},
+       44},
+      {"partial bom", "\xEF\xBB: not a bom\n\ndata: x\n\n", 0},
       {"unterminated", "data: one\n\ndata: pending", 0},
   };
   (void)state;

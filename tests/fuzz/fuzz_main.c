@@ -19,6 +19,8 @@
 
 #ifdef __AFL_FUZZ_TESTCASE_LEN
 
+#include <unistd.h> /* read, used by the AFL++ macros */
+
 __AFL_FUZZ_INIT();
 
 int main(void) {
