@@ -14,28 +14,25 @@
 typedef struct str {
   char *p;
   size_t len;
+  size_t cap;
 } str;
 
-static void str_set(str *s, const char *p, size_t n) {
-  char *q = malloc(n + 1);
-  if (!q)
-    abort();
-  memcpy(q, p, n);
-  free(s->p);
-  s->p = q;
-  s->len = n;
+static void str_append(str *s, const char *p, size_t n) {
+  if (s->len + n + 1 > s->cap) {
+    size_t cap = 2 * (s->len + n) + 16;
+    char *q = realloc(s->p, cap);
+    if (!q)
+      abort();
+    s->p = q;
+    s->cap = cap;
+  }
+  memcpy(s->p + s->len, p, n);
+  s->len += n;
 }
 
-static void str_append(str *s, const char *p, size_t n) {
-  char *q = malloc(s->len + n + 1);
-  if (!q)
-    abort();
-  if (s->len)
-    memcpy(q, s->p, s->len);
-  memcpy(q + s->len, p, n);
-  free(s->p);
-  s->p = q;
-  s->len += n;
+static void str_set(str *s, const char *p, size_t n) {
+  s->len = 0;
+  str_append(s, p, n);
 }
 
 static int str_is(const str *s, const char *lit) {
@@ -74,7 +71,7 @@ static void put_cp(str *out, unsigned long cp) {
  * 0xBF, then read three bytes from ioQueue. 3. Process a queue with an
  * instance of UTF-8's decoder, ioQueue, output, and "replacement"." */
 static str utf8_decode(const unsigned char *in, size_t n) {
-  str out = {NULL, 0};
+  str out = {NULL, 0, 0};
   size_t i = 0;
   unsigned long cp = 0;
   unsigned needed = 0, seen = 0, lower = 0x80, upper = 0xBF;
@@ -241,7 +238,7 @@ static void dispatch(parser *ps) {
 
 static void process_line(parser *ps, const char *line, size_t len) {
   const char *colon = memchr(line, ':', len);
-  str name = {NULL, 0}, value = {NULL, 0};
+  str name = {NULL, 0, 0}, value = {NULL, 0, 0};
   /* "If the line is empty (a blank line): Dispatch the event." */
   if (len == 0) {
     dispatch(ps);
@@ -286,7 +283,7 @@ void ref_decode(const void *in, size_t n, int utf8, int comments,
                 test_log *log) {
   const unsigned char *bytes = in;
   parser ps;
-  str text = {NULL, 0};
+  str text = {NULL, 0, 0};
   size_t pos = 0;
   memset(&ps, 0, sizeof ps);
   ps.comments = comments;
