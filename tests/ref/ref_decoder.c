@@ -18,6 +18,8 @@ typedef struct str {
 } str;
 
 static void str_append(str *s, const char *p, size_t n) {
+  if (n > ((size_t)-1) / 4)
+    abort(); /* cannot happen; tells the compiler n is bounded */
   if (s->len + n + 1 > s->cap) {
     size_t cap = 2 * (s->len + n) + 16;
     char *q = realloc(s->p, cap);
