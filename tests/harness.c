@@ -350,6 +350,8 @@ int harness_decode(const harness_run *r, const void *in, size_t n,
 out:
   if (r->alloc && (r->alloc->live || r->alloc->live_bytes))
     violation(&h, "leak: allocations live after sse_decoder_free");
+  if (r->replayed)
+    *r->replayed = replays;
   if (h.viol.len)
     test_log_add(log, h.viol.p, h.viol.len);
   if (!log->p)

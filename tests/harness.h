@@ -40,6 +40,7 @@ typedef struct harness_run {
   int replay_on_nomem;
   int max_replays;      /* 0 = 8 */
   int *violations;      /* if set, incremented once per violation */
+  int *replayed;        /* if set, gets the number of replays made */
 } harness_run;
 
 /* Runs the decoder over in[0..n) as described by r, appending the record

@@ -58,7 +58,7 @@ static void run_scenario(const char *what, const harness_run *base,
   test_alloc clean;
   test_log want = {0};
   harness_run r = *base;
-  int violations = 0;
+  int violations = 0, replayed = 0;
   size_t k;
   memset(&clean, 0, sizeof clean);
   r.alloc = &clean;
@@ -80,7 +80,9 @@ static void run_scenario(const char *what, const harness_run *base,
       r.alloc = &a;
       r.violations = &violations;
       r.replay_on_nomem = 1;
+      r.replayed = &replayed;
       violations = 0;
+      replayed = 0;
       harness_decode(&r, in, n, &got);
       n_runs++;
       if (violations)
@@ -92,6 +94,10 @@ static void run_scenario(const char *what, const harness_run *base,
         fail_msg("%s: allocation %zu was never reached", what, k);
       if (!forever) {
         calls_once = a.calls;
+        /* SSE_E_NOMEM was returned (and replayed after) exactly once. */
+        if (replayed != (k <= clean.calls))
+          fail_msg("%s: failing allocation %zu once gave %d SSE_E_NOMEM",
+                   what, k, replayed);
         if (strcmp(got.p, want.p) != 0)
           fail_msg("%s: failing allocation %zu once, then reset and "
                    "replay:\n%s\nwant:\n%s",
