@@ -48,6 +48,7 @@ struct sse_decoder {
   unsigned char skipping;  /* discarding the block up to the next blank line */
   unsigned char id_dirty;  /* idbuf holds an id not yet committed */
   size_t line_len;         /* bytes of the current partial line so far */
+  const char *resume;      /* a whole line paused inside: resume here */
   const char *data;        /* the data: into the chunk, lb or dbuf */
   size_t data_len;         /* its length (streamed bytes with on_data) */
   const char *type;        /* the event type: into the chunk, lb or tbuf */
@@ -127,7 +128,12 @@ static int over_limit(sse_decoder *d, int code) {
 
 /* ------------------------------------------------------------------------ */
 /* Data lines. The standard's data buffer holds each value plus an LF; its
- * length is data_len + 1 once a data line was seen. */
+ * length is data_len + 1 once a data line was seen.
+ *
+ * When max_event is checked: buffered data lines are checked as they end
+ * (a partial one is bounded by max_line meanwhile), so a line over both
+ * limits fails on max_line whatever the chunking; data streamed to on_data
+ * has no line limit and is checked as it arrives. */
 
 /* Whether the data buffer can grow by `more` bytes within max_event. */
 static int fits(const sse_decoder *d, size_t more) {
@@ -138,7 +144,7 @@ static int fits(const sse_decoder *d, size_t more) {
 /* Starts a data line whose value will follow through data_bytes(). */
 static int data_begin(sse_decoder *d) {
   int rc;
-  if (!fits(d, 1)) /* the line's LF */
+  if (streaming(d) && !fits(d, 1)) /* the line's LF */
     return over_limit(d, SSE_E_EVENT_TOO_LARGE);
   if (!d->have_data) {
     d->have_data = 1;
@@ -166,11 +172,13 @@ static int data_bytes(sse_decoder *d, const char *s, size_t n) {
   int rc;
   if (n == 0)
     return SSE_OK;
-  if (!fits(d, n))
-    return over_limit(d, SSE_E_EVENT_TOO_LARGE);
-  d->data_len += n;
-  if (streaming(d))
+  if (streaming(d)) {
+    if (!fits(d, n))
+      return over_limit(d, SSE_E_EVENT_TOO_LARGE);
+    d->data_len += n;
     return cb_result(d, d->cb.on_data(d->user, s, n));
+  }
+  d->data_len += n; /* checked against max_event when the line ends */
   rc = sse__buf_append(&d->mem, &d->dbuf, s, n, d->max_event);
   if (rc != SSE_OK)
     return fail(d, rc);
@@ -181,16 +189,25 @@ static int data_bytes(sse_decoder *d, const char *s, size_t n) {
 /* A whole data line whose value is in memory that outlives this call. */
 static int data_line(sse_decoder *d, const char *v, size_t n) {
   int rc;
+  if (n >= (size_t)-1 || !fits(d, n + 1)) /* the value and its LF */
+    return over_limit(d, SSE_E_EVENT_TOO_LARGE);
   if (!d->have_data && !streaming(d)) {
     /* The first data line is passed by pointer: no copy. */
-    if (n >= d->max_event) /* n bytes and the LF */
-      return over_limit(d, SSE_E_EVENT_TOO_LARGE);
     d->have_data = 1;
     d->data = v;
     d->data_len = n;
     return SSE_OK;
   }
   rc = data_begin(d);
+  if (rc == SSE_PAUSE && n && !d->skipping) {
+    /* on_data paused on the joining LF: the value is not consumed; the
+     * rest of the line goes on as a partial data line on resume. (A line
+     * gathered in lb never gets here with a value: it was classified.) */
+    d->line = LINE_DATA;
+    d->line_len = 0;
+    d->resume = v;
+    return rc;
+  }
   if (rc != SSE_OK || d->skipping)
     return rc;
   return data_bytes(d, v, n);
@@ -509,8 +526,10 @@ static SSE__INLINE int chunk_line(sse_decoder *d, const char *s, size_t n,
 /* Partial lines. */
 
 /* Decides, once CLASSIFY_LEN bytes of a partial line are in lb, whether it
- * is a data line whose value can stream into the data buffer. */
-static int classify(sse_decoder *d) {
+ * is a data line whose value can stream into the data buffer. When on_data
+ * pauses on the joining LF, *unread gets the bytes of lb's value not yet
+ * passed on (they came last from the current chunk, and are given back). */
+static int classify(sse_decoder *d, size_t *unread) {
   size_t skip;
   int rc;
   if (d->skipping) {
@@ -524,19 +543,30 @@ static int classify(sse_decoder *d) {
   }
   if (d->line_len > d->max_line && !streaming(d))
     return over_limit(d, SSE_E_LINE_TOO_LONG);
+  skip = d->lb.p[5] == ' ' ? 6 : 5;
   rc = data_begin(d);
+  if (rc == SSE_PAUSE && !d->skipping) {
+    d->line = LINE_DATA;
+    d->line_len = skip;
+    *unread = d->lb.len - skip;
+    d->lb.len = 0;
+    return rc;
+  }
   if (rc != SSE_OK || d->skipping)
     return rc;
   d->line = LINE_DATA;
-  skip = d->lb.p[5] == ' ' ? 6 : 5;
   rc = data_bytes(d, d->lb.p + skip, d->lb.len - skip);
   d->lb.len = 0;
   return rc;
 }
 
-/* Bytes s[0..n) of the current line, no terminator among them. */
-static int partial_bytes(sse_decoder *d, const char *s, size_t n) {
+/* Bytes s[0..n) of the current line, no terminator among them. *used gets
+ * the bytes consumed: all of them, unless a callback paused part way. */
+static int partial_bytes(sse_decoder *d, const char *s, size_t n,
+                         size_t *used) {
+  const char *start = s;
   int rc;
+  *used = n;
   if (d->line == LINE_NONE) {
     d->line = d->skipping ? LINE_SKIP : LINE_BUF;
     d->line_len = 0;
@@ -564,9 +594,12 @@ static int partial_bytes(sse_decoder *d, const char *s, size_t n) {
       s += k;
       n -= k;
       if (d->lb.len == CLASSIFY_LEN && d->line_len == CLASSIFY_LEN) {
-        rc = classify(d);
-        if (rc != SSE_OK)
+        size_t unread = 0;
+        rc = classify(d, &unread);
+        if (rc != SSE_OK) {
+          *used = (size_t)(s - start) - unread;
           return rc;
+        }
       }
     }
     }
@@ -577,7 +610,9 @@ static int partial_bytes(sse_decoder *d, const char *s, size_t n) {
 /* The current partial line just ended. */
 static int partial_end(sse_decoder *d) {
   int rc = SSE_OK;
-  if (d->line == LINE_BUF) {
+  if (d->line == LINE_DATA && !streaming(d) && d->data_len >= d->max_event)
+    rc = over_limit(d, SSE_E_EVENT_TOO_LARGE); /* see "Data lines" */
+  else if (d->line == LINE_BUF) {
     rc = line_done(d, d->lb.p, d->lb.len);
     if (rc == SSE_OK || rc == SSE_PAUSE) {
       int m = materialize(d); /* values may point into lb */
@@ -719,22 +754,29 @@ static int run(sse_decoder *d, const char **pp, const char *end) {
     d->cr = 0;
   }
   while (p < end) {
+    size_t used;
     eol = next_eol(&s, p, end);
     if (SSE__UNLIKELY(d->line != LINE_NONE)) {
       /* The end of a line begun in an earlier chunk (first pass only). */
-      rc = partial_bytes(d, p, (size_t)((eol ? eol : end) - p));
+      rc = partial_bytes(d, p, (size_t)((eol ? eol : end) - p), &used);
       if (rc != SSE_OK || !eol) {
-        /* The bytes passed were consumed; the line end, if any, was not. */
-        p = eol ? eol : end;
+        /* The bytes used were consumed; the line end, if any, was not. */
+        p += used;
         break;
       }
       rc = partial_end(d);
     } else if (!eol) {
-      rc = partial_bytes(d, p, (size_t)(end - p));
-      p = end;
+      rc = partial_bytes(d, p, (size_t)(end - p), &used);
+      p += used;
       break;
-    } else
+    } else {
       rc = chunk_line(d, p, (size_t)(eol - p), end);
+      if (SSE__UNLIKELY(d->resume != NULL)) { /* paused inside the line */
+        p = d->resume;
+        d->resume = NULL;
+        break;
+      }
+    }
     p = eol + 1;
     if (*eol == '\r') {
       if (p < end) {

@@ -99,7 +99,9 @@ typedef struct sse_decoder_callbacks {
 /* Option flags for sse_decoder_set_options(). */
 enum sse_decoder_option {
   /* Apply the standard's UTF-8 decode: invalid sequences in types, data,
-   * ids and comments become U+FFFD (EF BF BD). Off by default. */
+   * ids and comments become U+FFFD (EF BF BD). Off by default. Data passed
+   * in pieces to on_data is not repaired (a sequence may straddle two
+   * pieces): run the pieces through a streaming UTF-8 decoder. */
   SSE_DECODER_UTF8 = 1u << 0,
   /* At a limit, discard the event being built instead of failing: it is
    * reported through on_discard, its id, type and retry are not applied,
@@ -136,8 +138,12 @@ SSE_API void sse_decoder_free(sse_decoder *decoder);
  *  - max_event: bytes in an event's data buffer as the standard builds it:
  *    each data line's value plus one LF (so empty data lines count too);
  *    default 16 MiB.
- * Buffered memory never exceeds about max_line + max_event (three times
- * that with SSE_DECODER_UTF8, whose replacements may grow the data).
+ * Buffered memory never exceeds about max_event + 5 * max_line (the data,
+ * the data line being gathered, a partial line, the event type, a pending
+ * and the committed id), plus three times an event's type, id and data with
+ * SSE_DECODER_UTF8, whose replacements may grow them. A buffered data line
+ * meets max_event when it ends (max_line bounds it meanwhile); data passed
+ * to on_data meets it as it arrives.
  * Exceeding a limit gives SSE_E_LINE_TOO_LONG or SSE_E_EVENT_TOO_LARGE, or a
  * discarded event under SSE_DECODER_SKIP_OVERSIZE.
  * Takes effect from the next line. Returns SSE_OK or SSE_E_INVALID_ARGUMENT.
