@@ -568,6 +568,7 @@ int main(int argc, char **argv) {
   }
   if (enc && (chunk || comments || count_only || max_line || max_event)) {
     fprintf(stderr, "%s: --encode takes no decoding options\n", prog);
+    free(files);
     return 2;
   }
   in.names = nfiles ? files : stdin_name;

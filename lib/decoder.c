@@ -51,6 +51,9 @@ struct sse_decoder {
   const char *resume;      /* a whole line paused inside: resume here */
   const char *data;        /* the data: into the chunk, lb or dbuf */
   size_t data_len;         /* its length (streamed bytes with on_data) */
+  size_t out_len;          /* bytes passed to on_data for this event */
+  unsigned char carry[4];  /* on_data with UTF-8: a sequence cut by a piece */
+  unsigned char carry_len;
   const char *type;        /* the event type: into the chunk, lb or tbuf */
   size_t type_len;
   sse__buf dbuf;  /* data that had to be copied */
@@ -79,6 +82,8 @@ static void clear_block(sse_decoder *d) {
   d->have_data = 0;
   d->data = NULL;
   d->data_len = 0;
+  d->out_len = 0;
+  d->carry_len = 0;
   d->dbuf.len = 0;
   d->type_len = 0;
 }
@@ -141,6 +146,59 @@ static int fits(const sse_decoder *d, size_t more) {
   return more <= d->max_event && have <= d->max_event - more;
 }
 
+/* Empties d->fix with room for `in` bytes and their repair after them. */
+static int fix_room(sse_decoder *d, size_t in) {
+  d->fix.len = 0;
+  if (in > (size_t)-1 / 4)
+    return SSE_E_NOMEM;
+  return sse__buf_reserve(&d->mem, &d->fix, 4 * in, 4 * in);
+}
+
+/* Passes a piece of data to on_data. With SSE_DECODER_UTF8 the piece is
+ * repaired first, and a sequence cut at its end is held back in d->carry
+ * until the next piece of the line completes it or the line ends (last). */
+static int emit(sse_decoder *d, const char *s, size_t n, int last) {
+  const char *b = s;
+  size_t len = n, tail = 0;
+  int rc;
+  if (!(d->options & SSE_DECODER_UTF8)) {
+    d->out_len += n;
+    return n ? cb_result(d, d->cb.on_data(d->user, s, n)) : SSE_OK;
+  }
+  if (d->carry_len) { /* rare: join the held bytes and the piece */
+    len = d->carry_len + n;
+    if ((rc = fix_room(d, len)) != SSE_OK)
+      return fail(d, rc);
+    memcpy(d->fix.p, d->carry, d->carry_len);
+    if (n)
+      memcpy(d->fix.p + d->carry_len, s, n);
+    b = d->fix.p;
+    d->carry_len = 0;
+  }
+  if (!last)
+    tail = sse__utf8_cut_tail((const unsigned char *)b, len);
+  len -= tail;
+  if (sse__utf8_valid_prefix((const unsigned char *)b, len) != len) {
+    char *out;
+    if (b != d->fix.p) {
+      if ((rc = fix_room(d, len + tail)) != SSE_OK)
+        return fail(d, rc);
+      memcpy(d->fix.p, b, len + tail);
+      b = d->fix.p;
+    }
+    out = d->fix.p + len + tail; /* repairs go after the input */
+    memcpy(d->carry, b + len, tail);
+    d->carry_len = (unsigned char)tail;
+    len = sse__utf8_repair((const unsigned char *)b, len, (unsigned char *)out);
+    b = out;
+  } else {
+    memcpy(d->carry, b + len, tail);
+    d->carry_len = (unsigned char)tail;
+  }
+  d->out_len += len;
+  return len ? cb_result(d, d->cb.on_data(d->user, b, len)) : SSE_OK;
+}
+
 /* Starts a data line whose value will follow through data_bytes(). */
 static int data_begin(sse_decoder *d) {
   int rc;
@@ -155,7 +213,7 @@ static int data_begin(sse_decoder *d) {
   }
   if (streaming(d)) {
     d->data_len++;
-    return cb_result(d, d->cb.on_data(d->user, "\n", 1));
+    return emit(d, "\n", 1, 1);
   }
   rc = materialize(d);
   if (rc == SSE_OK)
@@ -167,17 +225,18 @@ static int data_begin(sse_decoder *d) {
   return SSE_OK;
 }
 
-/* Appends n bytes to the value of the current data line. */
-static int data_bytes(sse_decoder *d, const char *s, size_t n) {
+/* Appends n bytes to the value of the current data line; last says they
+ * end it. */
+static int data_bytes(sse_decoder *d, const char *s, size_t n, int last) {
   int rc;
-  if (n == 0)
-    return SSE_OK;
   if (streaming(d)) {
-    if (!fits(d, n))
+    if (n && !fits(d, n))
       return over_limit(d, SSE_E_EVENT_TOO_LARGE);
     d->data_len += n;
-    return cb_result(d, d->cb.on_data(d->user, s, n));
+    return emit(d, s, n, last);
   }
+  if (n == 0)
+    return SSE_OK;
   d->data_len += n; /* checked against max_event when the line ends */
   rc = sse__buf_append(&d->mem, &d->dbuf, s, n, d->max_event);
   if (rc != SSE_OK)
@@ -210,7 +269,7 @@ static int data_line(sse_decoder *d, const char *v, size_t n) {
   }
   if (rc != SSE_OK || d->skipping)
     return rc;
-  return data_bytes(d, v, n);
+  return data_bytes(d, v, n, 1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -285,7 +344,7 @@ static int dispatch(sse_decoder *d) {
     ev.type_len = 7;
   }
   ev.data = streaming(d) ? NULL : (d->data ? d->data : "");
-  ev.data_len = d->data_len;
+  ev.data_len = streaming(d) ? d->out_len : d->data_len;
   ev.id = d->last.len ? d->last.p : "";
   ev.id_len = d->last.len;
   if (d->options & SSE_DECODER_UTF8) {
@@ -555,7 +614,7 @@ static int classify(sse_decoder *d, size_t *unread) {
   if (rc != SSE_OK || d->skipping)
     return rc;
   d->line = LINE_DATA;
-  rc = data_bytes(d, d->lb.p + skip, d->lb.len - skip);
+  rc = data_bytes(d, d->lb.p + skip, d->lb.len - skip, 0);
   d->lb.len = 0;
   return rc;
 }
@@ -580,7 +639,7 @@ static int partial_bytes(sse_decoder *d, const char *s, size_t n,
       d->line_len += n;
       if (d->line_len > d->max_line && !streaming(d))
         return over_limit(d, SSE_E_LINE_TOO_LONG);
-      return data_bytes(d, s, n);
+      return data_bytes(d, s, n, 0);
     default: { /* LINE_BUF */
       size_t k = n;
       if (d->lb.len < CLASSIFY_LEN && k > CLASSIFY_LEN - d->lb.len)
@@ -612,6 +671,8 @@ static int partial_end(sse_decoder *d) {
   int rc = SSE_OK;
   if (d->line == LINE_DATA && !streaming(d) && d->data_len >= d->max_event)
     rc = over_limit(d, SSE_E_EVENT_TOO_LARGE); /* see "Data lines" */
+  else if (d->line == LINE_DATA && d->carry_len)
+    rc = emit(d, NULL, 0, 1); /* a sequence cut by the line end */
   else if (d->line == LINE_BUF) {
     rc = line_done(d, d->lb.p, d->lb.len);
     if (rc == SSE_OK || rc == SSE_PAUSE) {

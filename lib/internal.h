@@ -135,6 +135,10 @@ static inline uint64_t sse__eol_mask64(const char *p) {
 /* Length of the longest prefix of s that is valid UTF-8 (n when all is). */
 size_t sse__utf8_valid_prefix(const unsigned char *s, size_t n);
 
+/* How many bytes at the end of s (0 to 3) are the start of a well-formed
+ * sequence cut short, which the next bytes may complete. */
+size_t sse__utf8_cut_tail(const unsigned char *s, size_t n);
+
 /* Writes s to out with every maximal invalid subpart replaced by U+FFFD, as
  * the WHATWG UTF-8 decoder does, treating the end of s as the end of input.
  * out must hold 3 * n bytes. Returns the bytes written. */

@@ -85,3 +85,17 @@ size_t sse__utf8_repair(const unsigned char *s, size_t n, unsigned char *out) {
   }
   return o;
 }
+
+size_t sse__utf8_cut_tail(const unsigned char *s, size_t n) {
+  size_t k, bad;
+  for (k = 1; k <= 3 && k <= n; k++) {
+    unsigned char c = s[n - k];
+    if (c >= 0x80 && c <= 0xBF)
+      continue; /* a continuation byte: the lead is further back */
+    /* A lead byte cut short leaves a well-formed start that ran out. */
+    if (c >= 0xC2 && c <= 0xF4 && !seq_len(s + n - k, k, &bad) && bad == k)
+      return k;
+    return 0;
+  }
+  return 0;
+}

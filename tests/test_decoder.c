@@ -546,7 +546,10 @@ static void test_set_last_event_id(void **state) {
 
 static void test_utf8_option(void **state) {
   test_run run = COMMENTS;
+  int pieces;
   (void)state;
+  for (pieces = 0; pieces < 2; pieces++) {
+  run.pieces = pieces; /* incremental data is repaired the same way */
   run.options = SSE_DECODER_UTF8;
   /* stray continuation bytes: one U+FFFD each */
   expect_all(&run, "data: \x80\x80\n\n",
@@ -564,9 +567,17 @@ static void test_utf8_option(void **state) {
   /* valid text, noncharacters included, is untouched */
   expect_all(&run, "data: \xEF\xBF\xBF\xEF\xBF\xBE\xEF\xB7\x90\n\n",
              "event message|\xEF\xBF\xBF\xEF\xBF\xBE\xEF\xB7\x90|\nresult 0\n");
+  /* sequences cut by chunks, by the line end and by the end of a line
+   * that goes on in the next chunk */
+  expect_all(&run, "data: \xF0\x9F\x8E\x89\xE2\x82\xAC\ndata: \xF0\x9F\n\n",
+             "event message|\xF0\x9F\x8E\x89\xE2\x82\xAC\n\xEF\xBF\xBD|\n"
+             "result 0\n");
+  expect_all(&run, "data: \xC3\xA9\xC3\ndata: \xA9\n\n",
+             "event message|\xC3\xA9\xEF\xBF\xBD\n\xEF\xBF\xBD|\nresult 0\n");
   /* without the option the bytes pass through */
   run.options = 0;
   expect_all(&run, "data: \x80\n\n", "event message|\x80|\nresult 0\n");
+  }
 }
 
 /* ---- memory -------------------------------------------------------------- */

@@ -100,8 +100,9 @@ typedef struct sse_decoder_callbacks {
 enum sse_decoder_option {
   /* Apply the standard's UTF-8 decode: invalid sequences in types, data,
    * ids and comments become U+FFFD (EF BF BD). Off by default. Data passed
-   * in pieces to on_data is not repaired (a sequence may straddle two
-   * pieces): run the pieces through a streaming UTF-8 decoder. */
+   * in pieces to on_data is repaired too: a sequence cut at the end of a
+   * piece is held back (at most 3 bytes) until the next piece of its line
+   * completes it or the line ends. */
   SSE_DECODER_UTF8 = 1u << 0,
   /* At a limit, discard the event being built instead of failing: it is
    * reported through on_discard, its id, type and retry are not applied,

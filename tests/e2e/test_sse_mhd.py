@@ -116,7 +116,9 @@ class Server:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout)
+            rc = self.proc.wait(timeout)
+            self.reader.join(5)  # the log up to its end, before anyone reads it
+            return rc
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()

@@ -34,8 +34,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   s.run.last_id = NULL;
   s.run.last_id_len = 0;
   utf8 = (s.run.options & SSE_DECODER_UTF8) != 0;
-  if (utf8)
-    s.run.pieces = 0; /* pieces are passed on as received, unrepaired */
 
   harness_decode(&s.run, s.payload, s.n, &lib);
   if (s.violations)
