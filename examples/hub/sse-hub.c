@@ -76,7 +76,7 @@ static void publish(hub *h, srv_conn *c, const srv_request *req) {
   sse_event ev = {0};
   sse_frame *f;
   size_t flen;
-  uint64_t num;
+  uint64_t num, next = h->next_id;
   type_len = srv_query_param(req->query, req->query_len, "event", type,
                              sizeof type);
   id_len = srv_query_param(req->query, req->query_len, "id", idbuf,
@@ -89,17 +89,16 @@ static void publish(hub *h, srv_conn *c, const srv_request *req) {
     return;
   }
   if (id_len > 0) {
-    ev.id = idbuf;
     ev.id_len = (size_t)id_len;
     /* A larger numeric id moves the numbering on, so later ids increase. */
     if (numeric_id(idbuf, (size_t)id_len, &num) && num >= h->next_id &&
         num < UINT64_MAX / 2)
-      h->next_id = num + 1;
+      next = num + 1;
   } else {
-    snprintf(idbuf, sizeof idbuf, "%llu", (unsigned long long)h->next_id++);
-    ev.id = idbuf;
+    snprintf(idbuf, sizeof idbuf, "%llu", (unsigned long long)next++);
     ev.id_len = strlen(idbuf);
   }
+  ev.id = idbuf;
   if (type_len > 0) {
     ev.type = type;
     ev.type_len = (size_t)type_len;
@@ -124,6 +123,7 @@ static void publish(hub *h, srv_conn *c, const srv_request *req) {
     return;
   }
   sse_frame_release(f);
+  h->next_id = next; /* only an event sent takes an id */
   h->events++;
   memcpy(reply, ev.id, ev.id_len); /* the id, which the client may need */
   reply[ev.id_len] = '\n';
