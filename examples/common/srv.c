@@ -36,9 +36,16 @@
 #define ACCEPT_PAUSE_MS 100         /* out of fds: stop accepting a while */
 #define ACCEPT_BURST 256            /* accepts per turn */
 #define MAX_EVENTS 512
-/* Frames of one turn sent together. An idle stream queues 4 frames without
- * allocating (stream.h), so a batch costs no allocation per subscriber. */
-#define BATCH 4
+/* Fan-out. Broadcast frames go into a ring of the last RING; a walk over
+ * the subscribers brings each one up to the newest frame, WALK_STEP
+ * subscribers per loop turn (so publishers and new clients are served
+ * during a long fan-out), and frames that arrive meanwhile join it: under
+ * load, a subscriber gets several frames per writev. At most SEND_MAX per
+ * writev: an idle stream queues 4 frames without allocating (stream.h), so
+ * the fan-out allocates nothing. */
+#define RING 64
+#define WALK_STEP 512
+#define SEND_MAX 4
 #define MAX_HEAD_LIMIT ((size_t)1 << 20)
 #define MAX_BODY_LIMIT ((size_t)64 << 20)
 
@@ -76,7 +83,8 @@ struct srv_conn {
   uint32_t dropped; /* input dropped while lingering */
   int fd;
   uint16_t flags;
-  uint8_t state, queue, skip; /* skip: batch frames it must not get */
+  uint8_t state, queue;
+  uint64_t pos; /* a subscriber has been given the frames up to this one */
 };
 
 struct srv {
@@ -94,9 +102,13 @@ struct srv {
   srv_conn *closed;
   srv_conn **subs;
   size_t nsubs, subs_cap;
-  sse_frame *batch[BATCH];
-  unsigned batch_n;
-  int corked; /* broadcasting a batch: writes wait for the flush */
+  sse_frame *ring[RING]; /* frame n is ring[n % RING] */
+  uint64_t seq;          /* the newest frame's number (0: none yet) */
+  uint64_t low;          /* no subscriber's pos is below this */
+  uint64_t walk_start;   /* seq when the current walk began */
+  size_t walk;           /* the next subscriber the walk visits */
+  int walking;
+  int corked; /* sending several frames: writes wait for the flush */
   int stop, stopping;
   uint64_t now, timer, sweep_ms, sweep_at, accept_at, stop_at;
   uint64_t cuts, deliveries;
@@ -143,11 +155,21 @@ static void q_add(srv_conn *c, unsigned q) {
 
 /* ---- closing ------------------------------------------------------------ */
 
+/* Removes c from the subscribers, keeping the walk's order: those before
+ * s->walk were visited, the others not. */
 static void sub_del(srv_conn *c) {
   srv *s = c->srv;
-  srv_conn *last = s->subs[--s->nsubs];
-  s->subs[c->sub] = last;
-  last->sub = c->sub;
+  size_t i = c->sub, last = --s->nsubs;
+  if (i < s->walk) { /* the last visited one fills the hole */
+    s->walk--;
+    s->subs[i] = s->subs[s->walk];
+    s->subs[i]->sub = (uint32_t)i;
+    i = s->walk;
+  }
+  if (i != last) { /* an unvisited one fills it */
+    s->subs[i] = s->subs[last];
+    s->subs[i]->sub = (uint32_t)i;
+  }
 }
 
 /* Closes c now; frees it when the turn ends. abort: reset the connection
@@ -249,6 +271,7 @@ static void stream_push(srv_conn *c) {
 static void process(srv_conn *c, char *buf, size_t len);
 static void conn_input(srv_conn *c);
 static int keep(srv_conn *c, const char *b, size_t n);
+static void drop_input(srv_conn *c);
 
 /* Lingering close: stop sending, read and drop what the client still
  * sends (so it sees our response rather than a reset), for a while. */
@@ -265,8 +288,10 @@ static void response_done(srv_conn *c, int resume) {
   out_clear(c);
   if (c->flags & F_CLOSE) {
     linger(c);
-    if (resume)
+    if (resume) {
       keep(c, NULL, 0);
+      drop_input(c); /* what came meanwhile: no input edge may follow */
+    }
     return;
   }
   c->state = ST_REQUEST;
@@ -423,7 +448,7 @@ sse_stream *srv_subscribe(srv_conn *c) {
   c->state = ST_STREAM;
   q_del(c);
   c->sub = (uint32_t)s->nsubs;
-  c->skip = (uint8_t)s->batch_n;
+  c->pos = s->seq; /* frames broadcast from now on */
   s->subs[s->nsubs++] = c;
   return st;
 fail:
@@ -435,44 +460,56 @@ fail:
   return NULL;
 }
 
-/* Sends the turn's frames to every subscriber: corked, so all of them go
- * in the one writev of the flush that follows. A stream with bytes already
- * pending is known full: its frames only queue, for its next output edge. */
-static void flush_batch(srv *s) {
-  unsigned n = s->batch_n, k;
-  size_t i = 0;
-  s->batch_n = 0;
-  if (!n)
-    return;
-  while (i < s->nsubs && !s->stopping) {
-    srv_conn *c = s->subs[i];
-    unsigned skip = c->skip;
-    int idle, rc = SSE_OK;
-    c->skip = 0;
-    if (skip >= n) {
-      i++;
-      continue;
-    }
-    idle = sse_stream_pending(c->stream) == 0;
-    s->corked = n - skip > 1;
-    for (k = skip; k < n && rc == SSE_OK; k++)
-      rc = sse_stream_send_frame(c->stream, s->batch[k]);
+/* Gives c the frames after its position: up to SEND_MAX at a time, corked,
+ * so they leave in one writev. A stream with bytes already pending is known
+ * full: its frames only queue, for its next output edge. Returns 0, or -1
+ * when c was cut (overflow) or failed, and closed. */
+static int catch_up(srv *s, srv_conn *c) {
+  while (c->pos < s->seq) {
+    uint64_t n = s->seq - c->pos, k;
+    int idle = sse_stream_pending(c->stream) == 0, rc = SSE_OK;
+    if (n > SEND_MAX)
+      n = SEND_MAX;
+    s->corked = idle && n > 1;
+    for (k = 1; k <= n && rc == SSE_OK; k++)
+      rc = sse_stream_send_frame(c->stream, s->ring[(c->pos + k) % RING]);
     s->corked = 0;
-    if (rc == SSE_OK) {
-      s->deliveries += n - skip;
-      if (idle && n - skip > 1 && sse_stream_flush(c->stream) == SSE_E_WRITE)
-        rc = SSE_E_WRITE;
-    }
+    if (rc == SSE_OK && idle && n > 1 &&
+        sse_stream_flush(c->stream) == SSE_E_WRITE)
+      rc = SSE_E_WRITE;
     if (rc != SSE_OK) {
       if (rc == SSE_E_OVERFLOW)
         s->cuts++;
-      conn_close(c, 1); /* subs[i] is now another subscriber */
+      conn_close(c, 1);
+      return -1;
+    }
+    c->pos += n;
+    s->deliveries += n;
+  }
+  return 0;
+}
+
+/* Visits up to budget subscribers. A pass that ends while frames came
+ * after it began starts again from the first subscriber. */
+static void walk(srv *s, size_t budget) {
+  while (s->walking && budget) {
+    if (s->walk == 0) /* a pass begins */
+      s->walk_start = s->seq;
+    if (s->walk >= s->nsubs) {
+      /* Each subscriber was visited in this pass or joined during it: it
+       * is at walk_start or later. */
+      s->low = s->walk_start;
+      s->walk = 0;
+      if (s->seq == s->walk_start) {
+        s->walking = 0;
+        return;
+      }
       continue;
     }
-    i++;
+    if (catch_up(s, s->subs[s->walk]) == 0)
+      s->walk++; /* else the slot holds an unvisited subscriber now */
+    budget--;
   }
-  for (k = 0; k < n; k++)
-    sse_frame_release(s->batch[k]);
 }
 
 int srv_broadcast(srv *s, sse_frame *frame) {
@@ -480,9 +517,17 @@ int srv_broadcast(srv *s, sse_frame *frame) {
     return -1;
   if (s->stopping)
     return 0;
-  if (s->batch_n == BATCH)
-    flush_batch(s);
-  s->batch[s->batch_n++] = sse_frame_retain(frame);
+  /* The ring slot of the new frame holds frame seq + 1 - RING: if someone
+   * may still need that one, finish the fan-out first. */
+  if (s->seq + 1 - s->low > RING)
+    walk(s, SIZE_MAX);
+  if (!s->walking) {
+    s->walking = 1;
+    s->walk = 0;
+  }
+  s->seq++;
+  sse_frame_release(s->ring[s->seq % RING]);
+  s->ring[s->seq % RING] = sse_frame_retain(frame);
   return 0;
 }
 
@@ -950,6 +995,7 @@ static void expire(srv *s) {
 static void begin_shutdown(srv *s) {
   unsigned q;
   size_t i = 0;
+  walk(s, SIZE_MAX); /* what was broadcast goes out first */
   s->stopping = 1;
   s->stop_at = s->now + SHUTDOWN_MS;
   if (s->lfd >= 0) {
@@ -979,6 +1025,8 @@ static void reap(srv *s) {
 static int next_timeout(const srv *s) {
   uint64_t t = s->timer;
   unsigned q;
+  if (s->walking)
+    return 0; /* a fan-out goes on: only look for new events */
   for (q = 0; q < Q_COUNT; q++)
     if (s->q[q].head && s->q[q].head->deadline < t)
       t = s->q[q].head->deadline;
@@ -1037,7 +1085,7 @@ int srv_run(srv *s) {
           s->cfg.on_timer(s->cfg.user, s->now);
       }
     }
-    flush_batch(s);
+    walk(s, WALK_STEP);
     if (s->stop && !s->stopping)
       begin_shutdown(s);
     if (s->stopping && (!s->nsubs || s->now >= s->stop_at)) {
@@ -1224,8 +1272,8 @@ void srv_free(srv *s) {
   while (s->nsubs)
     conn_close(s->subs[0], 1);
   reap(s);
-  for (k = 0; k < s->batch_n; k++)
-    sse_frame_release(s->batch[k]);
+  for (k = 0; k < RING; k++)
+    sse_frame_release(s->ring[k]);
   if (s->lfd >= 0)
     close(s->lfd);
   if (s->sfd >= 0)

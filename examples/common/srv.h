@@ -26,9 +26,9 @@
  * reads the status even when it was still sending).
  *
  * Streams. srv_subscribe() answers 200 with the text/event-stream head and
- * returns the connection's sse_stream. srv_broadcast() queues a frame for
- * every subscriber; the frames broadcast during one turn of the event loop
- * go out together, in one writev per subscriber, when the turn ends.
+ * returns the connection's sse_stream. srv_broadcast() sends a frame to
+ * every subscriber, in one writev per subscriber for all the frames it is
+ * missing (see there).
  * Keep-alives: every stream is ticked periodically (sse_stream_tick), so an
  * idle stream gets ":\n" every heartbeat_ms.
  *
@@ -141,8 +141,8 @@ void srv_error(srv_conn *c, int status);
  * configured retry), with the server's max_pending and heartbeat set. Until
  * on_request returns nothing is written, so the head, the preamble and
  * whatever you send now (e.g. a history replay) leave in one writev.
- * Frames broadcast earlier in this turn of the loop are not sent to it
- * (see srv_broadcast). Returns NULL when out of memory: the server has
+ * Frames broadcast before this call are not sent to it (see
+ * srv_broadcast). Returns NULL when out of memory: the server has
  * then answered 503. The stream belongs to the server: never free it. */
 sse_stream *srv_subscribe(srv_conn *c);
 
@@ -151,15 +151,19 @@ sse_stream *srv_subscribe(srv_conn *c);
 void srv_drop(srv_conn *c);
 
 /*
- * Sends frame to every current subscriber: the server takes a reference
- * and queues the frame; when the current turn of the event loop ends, each
- * subscriber gets every frame of the turn in one writev. A subscriber whose
- * send fails (SSE_E_OVERFLOW: it stopped reading and its pending bytes
- * reached max_pending; or a transport error) is cut, without affecting the
- * others. A subscriber added later in the same turn does not get the
- * frame: push the frame to your history when you broadcast it, and replay
- * from the history when you subscribe, and every client gets every frame
- * exactly once. Returns 0, or -1 when out of memory (nothing queued).
+ * Sends frame to every current subscriber. The server takes a reference and
+ * numbers the frame; at the end of the loop turn a walk over the
+ * subscribers starts, visiting at most 512 per turn so that requests keep
+ * being served during a large fan-out, and gives each one every frame it
+ * has not had yet, up to 4 in one writev: when events come faster than a
+ * walk, each writev carries several. A subscriber whose send fails
+ * (SSE_E_OVERFLOW: it stopped reading and its pending bytes reached
+ * max_pending; or a transport error) is cut, without affecting the others.
+ * A subscriber added after this call does not get the frame: push the
+ * frame to your history when you broadcast it and replay from the history
+ * when you subscribe, and every client gets every frame exactly once.
+ * Returns 0 (also during shutdown, when the frame is dropped), or -1 when
+ * frame is NULL.
  */
 int srv_broadcast(srv *s, sse_frame *frame);
 

@@ -349,8 +349,8 @@ def closes(s, timeout=5):
 def healthy(hub):
     """The hub still subscribes, publishes and delivers."""
     check(hub.alive(), "the hub died")
-    sub = Curl(hub.base + "/events")
     n = stats(hub.port)["subscribers"]
+    sub = Curl(hub.base + "/events")
     wait_for(lambda: stats(hub.port)["subscribers"] == n + 1 or
              sub.proc.poll() is not None, 10, "a new subscriber")
     code, id = publish_curl(hub.port, "still here")
@@ -501,6 +501,76 @@ def many_subscribers(hub_exe):
         check(per < 4096, "%.0f bytes per subscriber" % per)
         wait_for(lambda: stats(hub.port)["subscribers"] == 0, 20,
                  "the hub to notice %d clients leaving" % n)
+
+
+@scenario
+def burst_churn(hub_exe):
+    """Bursts of pipelined publishes (more events in one loop turn than the
+    fan-out ring holds) reach 3,000 subscribers, a fan-out that spans loop
+    turns, while a sixth of them leave mid-burst: every remaining subscriber
+    gets every event exactly once, in order."""
+    n, events, leave = 3000, 300, 500
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n + 200:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(n + 200, hard), hard))
+    with Server(hub_exe) as hub:
+        sel = selectors.DefaultSelector()
+        socks = []
+        for i in range(n):
+            s = socket.create_connection(("127.0.0.1", hub.port), timeout=10)
+            s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.setblocking(False)
+            socks.append(s)
+            sel.register(s, selectors.EVENT_READ, i)
+        subscribed(hub.port, n)
+        pub = socket.create_connection(("127.0.0.1", hub.port), timeout=10)
+        posts = [b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+                 b"\r\n%s" % (len(b"e%d" % k), b"e%d" % k)
+                 for k in range(1, events + 1)]
+        rng = random.Random(7)
+        gone = set(rng.sample(range(n), leave))
+        bufs = [b""] * n
+        end = ("id: %d\ndata: e%d\n\n" % (events, events)).encode()
+
+        def read_some(timeout):
+            for key, _ in sel.select(timeout):
+                i = key.data
+                try:
+                    chunk = socks[i].recv(1 << 16)
+                except BlockingIOError:
+                    continue
+                bufs[i] += chunk
+                if not chunk or end in bufs[i]:
+                    sel.unregister(socks[i])
+
+        # Three bursts; after each, a third of the leavers go (the last third
+        # in waves, while the hub's last fan-out walk is under way).
+        leavers = sorted(gone)
+        for part in range(3):
+            pub.sendall(b"".join(posts[part * 100:(part + 1) * 100]))
+            mine = leavers[part::3]
+            for w in range(10 if part == 2 else 1):
+                for i in mine[w::10 if part == 2 else 1]:
+                    sel.unregister(socks[i])
+                    socks[i].close()
+                time.sleep(0.0005)
+            read_some(0.05)
+        for _ in range(events):
+            check(read_response(pub, 10)[0] == 202, "publish")
+        deadline = time.monotonic() + 30
+        while sel.get_map() and time.monotonic() < deadline:
+            read_some(0.5)
+        want = [ev(str(k), "e%d" % k) for k in range(1, events + 1)]
+        bad = [i for i in range(n) if i not in gone and
+               parse_sse(bufs[i].decode()) != want]
+        for i in range(n):
+            if i not in gone:
+                socks[i].close()
+        st = stats(hub.port)
+        print("%d events to %d subscribers (%d left mid-burst): %d deliveries"
+              % (events, n, leave, st["deliveries"]))
+        check(not bad, "%d subscribers got the wrong events, e.g. %r"
+              % (len(bad), parse_sse(bufs[bad[0]].decode())[:3] if bad else 0))
 
 
 @scenario
