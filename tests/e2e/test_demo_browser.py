@@ -29,6 +29,7 @@ from servers import Server, skip  # noqa: E402
 
 DEADLINE = 45  # seconds for the whole test
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--disable-dev-shm-usage",
          "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync",
          "--remote-debugging-pipe"]
