@@ -111,7 +111,7 @@ struct srv {
   int corked; /* sending several frames: writes wait for the flush */
   int stop, stopping;
   uint64_t now, timer, sweep_ms, sweep_at, accept_at, stop_at;
-  uint64_t cuts, deliveries;
+  uint64_t cuts, deliveries, writes;
 };
 
 uint64_t srv_now(void) {
@@ -236,6 +236,7 @@ static int conn_writev(void *user, const sse_iovec *iov, size_t n,
     v[k].iov_base = (void *)iov[i].base;
     v[k].iov_len = iov[i].len;
   }
+  c->srv->writes++;
   do
     r = writev(c->fd, v, (int)k);
   while (r < 0 && errno == EINTR);
@@ -547,6 +548,7 @@ static void sweep(srv *s) {
 size_t srv_subscribers(const srv *s) { return s->nsubs; }
 uint64_t srv_cut_count(const srv *s) { return s->cuts; }
 uint64_t srv_delivery_count(const srv *s) { return s->deliveries; }
+uint64_t srv_write_count(const srv *s) { return s->writes; }
 
 /* ---- requests ----------------------------------------------------------- */
 

@@ -170,10 +170,12 @@ int srv_broadcast(srv *s, sse_frame *frame);
 /* The number of subscribers. */
 size_t srv_subscribers(const srv *s);
 
-/* Counters since start: subscribers cut for overflowing max_pending, and
- * frames delivered to (queued on) subscribers. */
+/* Counters since start: subscribers cut for overflowing max_pending,
+ * broadcast frames delivered to (queued on) subscribers, and writev calls
+ * made for streams. */
 uint64_t srv_cut_count(const srv *s);
 uint64_t srv_delivery_count(const srv *s);
+uint64_t srv_write_count(const srv *s);
 
 /*
  * Finds the query parameter name (compared exactly, undecoded) in query

@@ -166,9 +166,11 @@ static void stats(hub *h, srv_conn *c) {
     sse_history_range(h->history, &first, &last);
   n = snprintf(body, sizeof body,
                "{\"subscribers\":%zu,\"events\":%llu,\"deliveries\":%llu,"
-               "\"cut\":%llu,\"rejected\":%llu,\"history\":%llu}\n",
+               "\"writes\":%llu,\"cut\":%llu,\"rejected\":%llu,"
+               "\"history\":%llu}\n",
                srv_subscribers(h->srv), (unsigned long long)h->events,
                (unsigned long long)srv_delivery_count(h->srv),
+               (unsigned long long)srv_write_count(h->srv),
                (unsigned long long)srv_cut_count(h->srv),
                (unsigned long long)h->rejected,
                (unsigned long long)(last + 1 - first));
@@ -278,9 +280,11 @@ int main(int argc, char **argv) {
   fflush(stdout);
   rc = srv_run(h.srv);
   fprintf(stderr,
-          "sse-hub: stopped after %llu events, %llu deliveries, %llu cut\n",
+          "sse-hub: stopped after %llu events, %llu deliveries in %llu "
+          "writes, %llu cut\n",
           (unsigned long long)h.events,
           (unsigned long long)srv_delivery_count(h.srv),
+          (unsigned long long)srv_write_count(h.srv),
           (unsigned long long)srv_cut_count(h.srv));
   srv_free(h.srv);
   sse_history_free(h.history);

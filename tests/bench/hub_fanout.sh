@@ -40,5 +40,16 @@ cp -r "$src/." "$work/"
 chmod -R u+w "$work"
 echo "# $(nproc) CPUs: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1); $(uname -sr)"
 echo "# sse-hub $(git rev-parse --short HEAD 2>/dev/null || echo '?'); N = $SIZES"
+# sse-hub through a wrapper that keeps its exit line ("... deliveries in N
+# writes ...": system calls per delivery) from every run.
+mkdir -p "$work/results"
+printf '#!/bin/sh\nexec "%s" "$@" 2>>"%s"\n' "$hub" "$work/results/hub-all.log" >"$work/hub.sh"
+chmod +x "$work/hub.sh"
 # shellcheck disable=SC2086
-HUB_CMD="$hub --port {port}" "$work/run.sh" $servers
+HUB_CMD="$work/hub.sh --port {port}" "$work/run.sh" $servers
+if [ -s "$work/results/hub-all.log" ]; then
+  echo
+  echo "sse-hub, per run (in the order above):"
+  grep 'stopped after' "$work/results/hub-all.log" |
+    awk '{ printf "  %s; %.3f writev per delivery\n", $0, ($6 > 0 ? $9 / $6 : 0) }'
+fi
