@@ -1,6 +1,6 @@
 /* srv: see srv.h. The loop: epoll_wait; handle the ready connections;
  * expire the waiting lists; tick the streams; fire the application timer;
- * send the turn's broadcast frames; free the connections closed this turn.
+ * walk the fan-out a step further; free the connections closed this turn.
  *
  * Connections are registered once, edge-triggered, for input and output,
  * so the loop never calls epoll_ctl after accept. Input is read until

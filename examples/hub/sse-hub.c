@@ -9,9 +9,9 @@
  *
  * One thread and one epoll loop (examples/common/srv.c). Each event is
  * encoded once into an sse_frame, kept in an sse_history and queued on
- * every subscriber's stream by reference; each subscriber gets the events
- * of one loop turn in one writev. A subscriber whose unsent bytes would
- * pass --max-pending is cut; the others do not wait for it.
+ * every subscriber's stream by reference; a subscriber that is behind gets
+ * several events in one writev. A subscriber whose unsent bytes would pass
+ * --max-pending is cut; the others do not wait for it.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "srv.h"
