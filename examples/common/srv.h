@@ -1,0 +1,209 @@
+/*
+ * srv: the small HTTP/1.1 server core that sse-demo and sse-hub share.
+ *
+ * One thread, one epoll instance, non-blocking sockets (Linux). It accepts
+ * connections, reads each request (a head, then a Content-Length body)
+ * within fixed bounds, hands complete requests to the application, and
+ * either writes a plain response or turns the connection into an event
+ * stream: an sse_stream whose write callback is writev(2) on the socket.
+ *
+ * Bounds, all fixed at srv_new() time:
+ *  - a request head (request line and fields) of at most max_head bytes
+ *    (414 when the request line alone is longer, else 431), at most
+ *    SRV_MAX_FIELDS fields (431);
+ *  - a body of at most max_body bytes, declared by Content-Length (413 when
+ *    larger; a chunked upload gets 411, a Content-Length together with a
+ *    Transfer-Encoding gets 400);
+ *  - a request must arrive whole within request_timeout_ms of its first
+ *    byte (or of the connection's accept) or it gets 408 and the connection
+ *    closes; an idle keep-alive connection is closed after idle_timeout_ms;
+ *  - a connection that is not streaming holds at most max_head + max_body
+ *    bytes of request and one response; a stream holds at most max_pending
+ *    bytes (shared frames, counted per stream) and is cut when a send would
+ *    exceed that.
+ * Malformed requests get 400 (505 for another HTTP version) and the
+ * connection is closed after the response (a lingering close, so the client
+ * reads the status even when it was still sending).
+ *
+ * Streams. srv_subscribe() answers 200 with the text/event-stream head and
+ * returns the connection's sse_stream. srv_broadcast() sends a frame to
+ * every subscriber, in one writev per subscriber for all the frames it is
+ * missing (see there).
+ * Keep-alives: every stream is ticked periodically (sse_stream_tick), so an
+ * idle stream gets ":\n" every heartbeat_ms.
+ *
+ * SIGINT and SIGTERM end srv_run(): the listener closes, every stream is
+ * closed for sends and what is pending is flushed for up to 2 seconds.
+ *
+ * Everything here runs on the thread that calls srv_run(); nothing is
+ * thread-safe.
+ */
+#ifndef SRV_H
+#define SRV_H
+
+#include <sse.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Fields a request head may carry (431 beyond). */
+#define SRV_MAX_FIELDS 64
+
+typedef struct srv srv;
+typedef struct srv_conn srv_conn;
+
+/* A complete request, as on_request receives it. The strings point into
+ * the connection's input and are valid only during the callback; none is
+ * NUL-terminated. */
+typedef struct srv_request {
+  const char *method; /* e.g. "GET" */
+  size_t method_len;
+  const char *path; /* the target up to '?', e.g. "/events" */
+  size_t path_len;
+  const char *query; /* after '?' (NULL when the target has none) */
+  size_t query_len;
+  const char *last_event_id; /* the Last-Event-ID field value, as sent
+                                (NULL when absent) */
+  size_t last_event_id_len;
+  const char *body; /* the body (NULL when empty) */
+  size_t body_len;
+} srv_request;
+
+/* Configuration, copied by srv_new(). Zero fields take the defaults given. */
+typedef struct srv_config {
+  const char *bind_addr;       /* IPv4 or IPv6 literal; NULL: 127.0.0.1 */
+  unsigned port;               /* 0: an ephemeral port (see srv_port) */
+  size_t max_head;             /* default 8192, at most 1 MiB */
+  size_t max_body;             /* default 0: no request may carry a body */
+  uint64_t request_timeout_ms; /* default 10000 */
+  uint64_t idle_timeout_ms;    /* keep-alive connections; default 60000 */
+  size_t max_pending;          /* per stream; default SSE_DEFAULT_MAX_PENDING */
+  uint64_t heartbeat_ms;       /* default SSE_DEFAULT_HEARTBEAT_MS; set
+                                  no_heartbeat to turn keep-alives off */
+  int no_heartbeat;
+  uint64_t retry_ms;           /* "retry:" sent when a stream opens; 0: none */
+  /* A complete request arrived: answer it with exactly one srv_respond()
+   * or srv_subscribe() (if the callback does neither, the server answers
+   * 500). */
+  void (*on_request)(void *user, srv_conn *c, const srv_request *req);
+  /* A subscriber's connection is closing (its stream is still valid during
+   * the call, and freed right after). May be NULL. */
+  void (*on_close)(void *user, srv_conn *c);
+  /* The time set with srv_set_timer() came (now_ms: srv_now()). May be NULL.
+   */
+  void (*on_timer)(void *user, uint64_t now_ms);
+  void *user;
+} srv_config;
+
+/* Creates the server: listens on the address (SO_REUSEADDR, backlog
+ * SOMAXCONN) and raises the soft RLIMIT_NOFILE as far as allowed. Errors are
+ * printed to stderr with the program name prog. Returns 0 and sets *out, or
+ * -1. */
+int srv_new(srv **out, const srv_config *cfg, const char *prog);
+
+/* The port the server listens on (useful with port 0). */
+unsigned srv_port(const srv *s);
+
+/* The soft file descriptor limit srv_new() set (about the most connections
+ * the server can hold). */
+uint64_t srv_max_fds(const srv *s);
+
+/* Runs the event loop until SIGINT, SIGTERM or srv_stop(). Returns 0, or -1
+ * when the loop itself failed (printed). */
+int srv_run(srv *s);
+
+/* Makes srv_run() shut down gracefully when the current turn ends. */
+void srv_stop(srv *s);
+
+/* Frees the server, closing every connection. NULL is allowed. */
+void srv_free(srv *s);
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+uint64_t srv_now(void);
+
+/* Calls on_timer once, at or after when_ms (srv_now() time); replaces the
+ * previous timer. UINT64_MAX cancels it. */
+void srv_set_timer(srv *s, uint64_t when_ms);
+
+/* Answers the current request with status, an optional Content-Type
+ * (ctype may be NULL), extra header lines (extra: NULL or "Name: value\r\n"
+ * lines) and body (copied when it cannot be written at once; NULL when len
+ * is 0). HEAD requests get no body. The connection stays open for the next
+ * request unless the client asked otherwise. */
+void srv_respond(srv_conn *c, int status, const char *extra,
+                 const char *ctype, const char *body, size_t len);
+
+/* Answers the current request with an error status and a one-line text
+ * body, then closes the connection (lingering close). */
+void srv_error(srv_conn *c, int status);
+
+/* Answers 200 with the event-stream head and makes the connection a
+ * subscriber: its stream is returned, opened (a ":\n" preamble and the
+ * configured retry), with the server's max_pending and heartbeat set. Until
+ * on_request returns nothing is written, so the head, the preamble and
+ * whatever you send now (e.g. a history replay) leave in one writev.
+ * Frames broadcast before this call are not sent to it (see
+ * srv_broadcast). Returns NULL when out of memory: the server has
+ * then answered 503. The stream belongs to the server: never free it. */
+sse_stream *srv_subscribe(srv_conn *c);
+
+/* Closes a subscriber's connection (e.g. after a failed send); on_close is
+ * called. The stream must not be used afterwards. */
+void srv_drop(srv_conn *c);
+
+/*
+ * Sends frame to every current subscriber. The server takes a reference and
+ * numbers the frame; at the end of the loop turn a walk over the
+ * subscribers starts, visiting at most 512 per turn so that requests keep
+ * being served during a large fan-out, and gives each one every frame it
+ * has not had yet, up to 4 in one writev: when events come faster than a
+ * walk, each writev carries several. A subscriber whose send fails
+ * (SSE_E_OVERFLOW: it stopped reading and its pending bytes reached
+ * max_pending; or a transport error) is cut, without affecting the others.
+ * A subscriber added after this call does not get the frame: push the
+ * frame to your history when you broadcast it and replay from the history
+ * when you subscribe, and every client gets every frame exactly once.
+ * Returns 0 (also during shutdown, when the frame is dropped), or -1 when
+ * frame is NULL.
+ */
+int srv_broadcast(srv *s, sse_frame *frame);
+
+/* The number of subscribers. */
+size_t srv_subscribers(const srv *s);
+
+/* Counters since start: subscribers cut for overflowing max_pending,
+ * broadcast frames delivered to (queued on) subscribers, and writev calls
+ * made for streams. */
+uint64_t srv_cut_count(const srv *s);
+uint64_t srv_delivery_count(const srv *s);
+uint64_t srv_write_count(const srv *s);
+
+/*
+ * Finds the query parameter name (compared exactly, undecoded) in query
+ * (a=b&c=d form), percent-decodes its value ('+' is a space) into buf (cap
+ * bytes, not NUL-terminated). Returns the decoded length, -1 when the
+ * parameter is absent, -2 when its value is malformed (a bad % escape) or
+ * longer than cap.
+ */
+long srv_query_param(const char *query, size_t query_len, const char *name,
+                     char *buf, size_t cap);
+
+/* The Last-Event-ID of a subscribe request: the field when present, else
+ * the lastEventId query parameter (EventSource polyfills that cannot set
+ * headers send it there), decoded into buf (cap bytes), checked with
+ * sse_http_last_event_id() (at most SSE_DEFAULT_MAX_LAST_EVENT_ID bytes).
+ * Returns 0 with *id and *len set (*len 0: none; *id points into the
+ * request or buf), or -1 when malformed or too long (answer 400). */
+int srv_last_event_id(const srv_request *req, char *buf, size_t cap,
+                      const char **id, size_t *len);
+
+/* Parses a decimal number in [min, max] from a command-line argument.
+ * Returns 0 and sets *out, or -1. */
+int srv_parse_u64(const char *arg, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Command-line options: when argv[*i] is "NAME=VALUE", or "NAME" followed
+ * by VALUE, sets *value, moves *i to the last argument used and returns 1;
+ * returns 0 when argv[*i] is not NAME, and -1 when NAME lacks its value. */
+int srv_option(int argc, char **argv, int *i, const char *name,
+               const char **value);
+
+#endif /* SRV_H */

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""sse-demo over plain sockets: the stream's format and ids, Last-Event-ID
+replay from the history, numbering resumed after an id from before a
+restart, the clock stopping when the last client leaves, the page.
+
+usage: test_demo.py SSE_DEMO
+Exit status 0 on success, 1 on failure.
+"""
+
+import json
+import os
+import re
+import socket
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from servers import Server, request  # noqa: E402
+
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def events(port, count, last_id=None, timeout=10):
+    """Subscribes, reads count events, disconnects: [(id, data dict)]."""
+    extra = b"Last-Event-ID: %s\r\n" % last_id.encode() if last_id else b""
+    out = []
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n" + extra + b"\r\n")
+        buf = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            chunk = s.recv(65536)
+            check(chunk, "the stream ended")
+            buf += chunk
+            head, _, body = buf.partition(b"\r\n\r\n")
+            blocks = body.split(b"\n\n")
+            out = []
+            for b in blocks[:-1]:
+                fields = dict(line.split(": ", 1) for line in b.decode().split("\n")
+                              if ": " in line)
+                if "data" in fields:
+                    out.append((int(fields["id"]), json.loads(fields["data"])))
+            if len(out) >= count:
+                check(head.startswith(b"HTTP/1.1 200") and
+                      b"text/event-stream" in head, "response head %r" % head)
+                check(body.startswith(b":\nretry: 1000\n\n"), "preamble")
+                return out[:count]
+    raise Failure("timed out after %d of %d events" % (len(out), count))
+
+
+def wait_log(demo, text, timeout=5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        demo._err.seek(0)
+        if text.encode() in demo._err.read():
+            return
+        time.sleep(0.02)
+    raise Failure("the demo did not log %r" % text)
+
+
+def main():
+    failures = 0
+    with Server(sys.argv[1], "--interval-ms", "50") as demo:
+        try:
+            status, hdrs, page = request(
+                demo.port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            check(status == 200 and hdrs["content-type"].startswith("text/html") and
+                  b"new EventSource('/events')" in page, "the page")
+            first = events(demo.port, 4)
+            ids = [i for i, _ in first]
+            check(ids == list(range(ids[0], ids[0] + 4)), "ids %r" % ids)
+            for _, d in first:
+                check(d["message"] == "Hello from the server!" and
+                      ISO.match(d["timestamp"]), "data %r" % d)
+            wait_log(demo, "client disconnected (0 connected)")
+            # The clock stopped with no client: a new one resumes after the
+            # last id, and Last-Event-ID replays what the history has.
+            again = events(demo.port, 6, last_id=str(ids[0]))
+            check([i for i, _ in again] == list(range(ids[0] + 1, ids[0] + 7)),
+                  "replay after %d: %r" % (ids[0], [i for i, _ in again]))
+            check(again[:3] == first[1:], "replayed events are the same events")
+            # An id from before a restart: the numbering goes on after it.
+            later = events(demo.port, 2, last_id="100000")
+            check([i for i, _ in later] == [100001, 100002],
+                  "after 100000: %r" % [i for i, _ in later])
+            bad = request(demo.port, b"GET /events HTTP/1.1\r\nHost: x\r\n"
+                          b"Last-Event-ID: " + b"1" * 2000 + b"\r\n\r\n")[0]
+            check(bad == 400, "an oversized Last-Event-ID: %d" % bad)
+            print("ok: ids %s; replay and resumed numbering as expected" % ids)
+        except Failure as e:
+            failures += 1
+            print("FAIL:", e)
+        status = demo.stop()
+    if status != 0:
+        failures += 1
+        print("FAIL: exit status %s after SIGTERM" % status)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

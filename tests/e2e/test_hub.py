@@ -1,0 +1,624 @@
+#!/usr/bin/env python3
+"""End-to-end tests of sse-hub with curl and raw sockets.
+
+usage: test_hub.py SSE_HUB [SCENARIO...]   (no SCENARIO: all of them)
+       test_hub.py --list
+
+Each scenario starts its own hub on 127.0.0.1 (ephemeral port). Subscribers
+are curl processes (curl -N) or raw sockets; every wait is bounded. Exit
+status 0 on success, 1 on failure, 77 (skip) when curl is missing (a
+failure instead under SSE_E2E_REQUIRE=1).
+"""
+
+import json
+import os
+import random
+import resource
+import selectors
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from servers import Server, read_response, request, skip  # noqa: E402
+
+HUB = None
+SCENARIOS = {}
+
+
+def scenario(fn):
+    SCENARIOS[fn.__name__] = fn
+    return fn
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def wait_for(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.02)
+    raise Failure("timed out waiting for " + what)
+
+
+def parse_sse(text):
+    """Events of a text/event-stream, as EventSource dispatches them:
+    dicts with type, id (the last event ID) and data."""
+    events, last_id = [], ""
+    data, etype, has_data = [], "", False
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if line == "":
+            if has_data:
+                events.append({"type": etype or "message", "id": last_id,
+                               "data": "\n".join(data)})
+            data, etype, has_data = [], "", False
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            data.append(value)
+            has_data = True
+        elif name == "event":
+            etype = value
+        elif name == "id" and "\0" not in value:
+            last_id = value
+    return events
+
+
+class Curl:
+    """A curl -N subscriber whose output is collected by a thread."""
+
+    def __init__(self, url, *args, max_time=60):
+        self.proc = subprocess.Popen(
+            ["curl", "-sSN", "--max-time", str(max_time), *args, url],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.out = b""
+        self.ends = 0  # blank lines ("\n\n") so far: about the events
+        self._t = threading.Thread(target=self._read, daemon=True)
+        self._t.start()
+
+    def _read(self):
+        while True:
+            chunk = self.proc.stdout.read1(1 << 16)
+            if not chunk:
+                return
+            self.ends += (self.out[-1:] + chunk).count(b"\n\n")
+            self.out += chunk
+
+    def text(self):
+        return self.out.decode("utf-8", "replace")
+
+    def events(self):
+        return parse_sse(self.text())
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.wait(10)
+        self._t.join(10)
+        return self.proc.returncode
+
+
+def stats(port):
+    status, _, body = request(
+        port, b"GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    check(status == 200, "GET /stats: %d" % status)
+    return json.loads(body)
+
+
+def publish_curl(port, data, query=""):
+    r = subprocess.run(
+        ["curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}",
+         "--data-binary", "@-", "http://127.0.0.1:%d/publish%s" % (port, query)],
+        input=data.encode(), capture_output=True, timeout=15)
+    body, _, code = r.stdout.decode().rpartition("\n")
+    return int(code or 0), body[:-1] if body.endswith("\n") else body
+
+
+def subscribed(port, n):
+    wait_for(lambda: stats(port)["subscribers"] == n, 10,
+             "%d subscriber(s)" % n)
+
+
+def ev(id, data, type="message"):
+    return {"type": type, "id": id, "data": data}
+
+
+@scenario
+def publish_receive(hub_exe):
+    """Published events reach a curl subscriber with their types, ids and
+    (multi-line, empty) data; ids increase, and a larger numeric id given
+    by the publisher moves the numbering on."""
+    with Server(hub_exe) as hub:
+        sub = Curl(hub.base + "/events")
+        subscribed(hub.port, 1)
+        sent = [
+            (publish_curl(hub.port, "hello\nworld", "?event=greeting"),
+             ev("1", "hello\nworld", "greeting")),
+            (publish_curl(hub.port, ""), ev("2", "")),
+            (publish_curl(hub.port, "x", "?id=custom%2D7"), ev("custom-7", "x")),
+            (publish_curl(hub.port, "y"), ev("3", "y")),
+            (publish_curl(hub.port, "z", "?id=100&event=jump"),
+             ev("100", "z", "jump")),
+            (publish_curl(hub.port, "crlf\r\nline"), ev("101", "crlf\nline")),
+        ]
+        for (code, body), want in sent:
+            check(code == 202 and body == want["id"],
+                  "publish answered %d %r, expected 202 %r" % (code, body, want["id"]))
+        wait_for(lambda: len(sub.events()) >= len(sent), 10, "the events")
+        time.sleep(0.2)
+        got = sub.events()
+        sub.stop()
+        check(got == [w for _, w in sent], "events received:\n%r" % got)
+        # The response head of a subscription.
+        with socket.create_connection(("127.0.0.1", hub.port), timeout=5) as s:
+            s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += s.recv(4096)
+        head = head.decode().lower()
+        check(head.startswith("http/1.1 200"), "status: " + head[:40])
+        check("content-type: text/event-stream" in head, "content type")
+        check("cache-control: no-cache" in head, "cache-control")
+        check("content-length" not in head and "transfer-encoding" not in head,
+              "an event stream has no length and no chunking")
+
+
+@scenario
+def replay(hub_exe):
+    """Last-Event-ID (and ?lastEventId=) replays what was missed from the
+    history, then live events; an evicted id replays all that is kept; an
+    unknown id gets live events only."""
+    with Server(hub_exe, "--history", "5") as hub:
+        for i in range(1, 9):
+            check(publish_curl(hub.port, "event %d" % i)[0] == 202, "publish")
+        cases = [
+            (["-H", "Last-Event-ID: 5"], "", ["6", "7", "8"]),
+            ([], "?lastEventId=6", ["7", "8"]),
+            (["-H", "Last-Event-ID: 2"], "", ["4", "5", "6", "7", "8"]),
+            (["-H", "Last-Event-ID: nope"], "", []),
+            (["-H", "Last-Event-ID: 8"], "", []),
+        ]
+        subs = [Curl(hub.base + "/events" + q, *args) for args, q, _ in cases]
+        subscribed(hub.port, len(subs))
+        check(publish_curl(hub.port, "event 9")[0] == 202, "publish 9")
+        for (args, q, want), sub in zip(cases, subs):
+            want = want + ["9"]
+            wait_for(lambda: len(sub.events()) >= len(want), 10,
+                     "replay for %r" % (args or q))
+        time.sleep(0.2)
+        for (args, q, want), sub in zip(cases, subs):
+            sub.stop()
+            got = [e["id"] for e in sub.events()]
+            check(got == want + ["9"], "%r: got ids %r, expected %r"
+                  % (args or q, got, want + ["9"]))
+            check(all(e["data"] == "event " + e["id"] for e in sub.events()),
+                  "replayed data")
+
+
+@scenario
+def slow_consumer(hub_exe):
+    """A subscriber that never reads is cut at --max-pending, while a curl
+    subscriber gets every event, in order; the hub's memory stays bounded.
+    The publisher keeps at most two events ahead of the curl subscriber, so
+    that one can never fall --max-pending behind, however busy the machine."""
+    size = 16384
+    with Server(hub_exe, "--max-pending", "262144", "--max-body", "20000") as hub:
+        slow = socket.socket()
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.connect(("127.0.0.1", hub.port))
+        slow.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        normal = Curl(hub.base + "/events")
+        subscribed(hub.port, 2)
+        # An event whose frame would not fit half of max-pending (20,000
+        # empty lines: one "data:" line each) is refused, not broadcast.
+        code, _ = publish_curl(hub.port, "\n" * 19999)
+        check(code == 413, "oversized frame: %d, expected 413" % code)
+        rss0 = hub.rss_kb()
+        pub = socket.create_connection(("127.0.0.1", hub.port), timeout=10)
+        body = b"x" * size
+        post = (b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+                % size) + body
+        sent = cut_at = 0
+        t0 = time.monotonic()
+        # Publish until the hub cuts the slow one (the kernel buffers a few
+        # MB first), then a few more; at most 4000 events (64 MB).
+        while sent < 4000:
+            wait_for(lambda: normal.ends >= sent - 2, 10, "the curl subscriber")
+            pub.sendall(post)
+            status, _, _ = read_response(pub)
+            check(status == 202, "publish: %d" % status)
+            sent += 1
+            if sent % 50 == 0 and stats(hub.port)["cut"] >= 1:
+                cut_at = sent
+                break
+        for _ in range(5):
+            wait_for(lambda: normal.ends >= sent - 2, 10, "the curl subscriber")
+            pub.sendall(post)
+            check(read_response(pub)[0] == 202, "publish after the cut")
+            sent += 1
+        pub.close()
+        wait_for(lambda: len(normal.events()) >= sent, 30,
+                 "all %d events at the normal subscriber" % sent)
+        elapsed = time.monotonic() - t0
+        st = stats(hub.port)
+        rss1 = hub.rss_kb()
+        normal.stop()
+        got = normal.events()
+        check([e["id"] for e in got] == [str(i) for i in range(1, sent + 1)],
+              "the normal subscriber missed or reordered events")
+        check(all(len(e["data"]) == size for e in got), "event sizes")
+        check(st["cut"] == 1 and st["subscribers"] == 1,
+              "stats after the cut: %r" % st)
+        # The hub closed the slow socket (a reset: what its kernel buffers
+        # held for it is dropped too).
+        check(closes(slow, 10), "the slow subscriber's connection stays open")
+        slow.close()
+        print("published %d x %d B in %.2fs; the slow subscriber was cut after "
+              "about %d (%.1f MB offered); hub RSS %d -> %d KB"
+              % (sent, size, elapsed, cut_at, cut_at * size / 1e6, rss0, rss1))
+        check(rss1 - rss0 < 16 * 1024, "hub memory grew by %d KB" % (rss1 - rss0))
+
+
+HOST = b"Host: 127.0.0.1\r\n"
+BAD = [
+    ("not HTTP", b"HELLO\r\n\r\n", 400),
+    ("no version", b"GET /events\r\n\r\n", 400),
+    ("HTTP/2.0", b"GET /events HTTP/2.0\r\n" + HOST + b"\r\n", 505),
+    ("absolute form", b"GET http://x/events HTTP/1.1\r\n" + HOST + b"\r\n", 400),
+    ("two spaces", b"GET  /events HTTP/1.1\r\n" + HOST + b"\r\n", 400),
+    ("non-ASCII target", b"GET /\xff HTTP/1.1\r\n" + HOST + b"\r\n", 400),
+    ("no Host", b"GET /events HTTP/1.1\r\n\r\n", 400),
+    ("two Hosts", b"GET /events HTTP/1.1\r\n" + HOST + HOST + b"\r\n", 400),
+    ("space before colon", b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400),
+    ("no colon", b"GET / HTTP/1.1\r\n" + HOST + b"Oops\r\n\r\n", 400),
+    ("folded field", b"GET / HTTP/1.1\r\n" + HOST + b"X: a\r\n b\r\n\r\n", 400),
+    ("NUL in a value", b"GET / HTTP/1.1\r\n" + HOST + b"X: a\0b\r\n\r\n", 400),
+    ("CR in a value", b"GET / HTTP/1.1\r\n" + HOST + b"X: a\rb\r\n\r\n", 400),
+    ("length and chunked", b"POST /publish HTTP/1.1\r\n" + HOST +
+     b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\nhello", 400),
+    ("chunked upload", b"POST /publish HTTP/1.1\r\n" + HOST +
+     b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 411),
+    ("bad length", b"POST /publish HTTP/1.1\r\n" + HOST +
+     b"Content-Length: abc\r\n\r\n", 400),
+    ("negative length", b"POST /publish HTTP/1.1\r\n" + HOST +
+     b"Content-Length: -1\r\n\r\n", 400),
+    ("two lengths", b"POST /publish HTTP/1.1\r\n" + HOST +
+     b"Content-Length: 1\r\nContent-Length: 1\r\n\r\nx", 400),
+    ("body too large", b"POST /publish HTTP/1.1\r\n" + HOST +
+     b"Content-Length: 70000\r\n\r\n", 413),
+    ("huge length", b"POST /publish HTTP/1.1\r\n" + HOST +
+     b"Content-Length: 99999999999999999999999999\r\n\r\n", 413),
+    ("too large, 100-continue", b"POST /publish HTTP/1.1\r\n" + HOST +
+     b"Expect: 100-continue\r\nContent-Length: 1000000\r\n\r\n", 413),
+    ("unknown expectation", b"POST /publish HTTP/1.1\r\n" + HOST +
+     b"Expect: magic\r\nContent-Length: 1\r\n\r\nx", 417),
+    ("head too large", b"GET / HTTP/1.1\r\n" + HOST + b"X: " + b"a" * 9000 +
+     b"\r\n\r\n", 431),
+    ("request line too long", b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n" +
+     HOST + b"\r\n", 414),
+    ("too many fields", b"GET / HTTP/1.1\r\n" + HOST +
+     b"".join(b"X-%d: 1\r\n" % i for i in range(80)) + b"\r\n", 431),
+    ("Last-Event-ID too long", b"GET /events HTTP/1.1\r\n" + HOST +
+     b"Last-Event-ID: " + b"7" * 2000 + b"\r\n\r\n", 400),
+    ("two Last-Event-IDs", b"GET /events HTTP/1.1\r\n" + HOST +
+     b"Last-Event-ID: 1\r\nLast-Event-ID: 2\r\n\r\n", 400),
+    ("bad lastEventId escape", b"GET /events?lastEventId=%zz HTTP/1.1\r\n" +
+     HOST + b"\r\n", 400),
+    ("id with CR", b"POST /publish?id=a%0Db HTTP/1.1\r\n" + HOST +
+     b"Content-Length: 1\r\n\r\nx", 400),
+    ("empty id", b"POST /publish?id= HTTP/1.1\r\n" + HOST +
+     b"Content-Length: 1\r\n\r\nx", 400),
+    ("event type with LF", b"POST /publish?event=a%0Ab HTTP/1.1\r\n" + HOST +
+     b"Content-Length: 1\r\n\r\nx", 400),
+    ("unknown path", b"GET /nope HTTP/1.1\r\n" + HOST + b"\r\n", 404),
+    ("wrong method", b"DELETE /events HTTP/1.1\r\n" + HOST + b"\r\n", 405),
+    ("GET /publish", b"GET /publish HTTP/1.1\r\n" + HOST + b"\r\n", 405),
+]
+
+
+def closes(s, timeout=5):
+    """True when the server closes s (EOF or reset) within timeout."""
+    s.settimeout(timeout)
+    try:
+        while True:
+            if not s.recv(65536):
+                return True
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def healthy(hub):
+    """The hub still subscribes, publishes and delivers."""
+    check(hub.alive(), "the hub died")
+    n = stats(hub.port)["subscribers"]
+    sub = Curl(hub.base + "/events")
+    wait_for(lambda: stats(hub.port)["subscribers"] == n + 1 or
+             sub.proc.poll() is not None, 10, "a new subscriber")
+    code, id = publish_curl(hub.port, "still here")
+    check(code == 202, "publish after the abuse: %d" % code)
+    wait_for(lambda: sub.events(), 10, "the event after the abuse")
+    sub.stop()
+    check(sub.events()[0] == ev(id, "still here"), "event after the abuse")
+
+
+@scenario
+def malformed(hub_exe):
+    """Malformed and oversized requests get 400/404/405/411/413/414/417/431/
+    505 and (for errors) a closed connection; slow heads get 408; random
+    garbage never crashes or stalls the hub."""
+    with Server(hub_exe, "--request-timeout-ms", "500") as hub:
+        for name, raw, want in BAD:
+            with socket.create_connection(("127.0.0.1", hub.port), timeout=5) as s:
+                s.sendall(raw)
+                status, hdrs, _ = read_response(s)
+                check(status == want, "%s: %d, expected %d" % (name, status, want))
+                if want not in (404, 405):
+                    check(hdrs.get("connection") == "close" and closes(s),
+                          "%s: the connection stays open" % name)
+        print("%d malformed requests answered as expected" % len(BAD))
+
+        # Keep-alive, pipelining and 100-continue on one connection.
+        with socket.create_connection(("127.0.0.1", hub.port), timeout=5) as s:
+            get = b"GET /stats HTTP/1.1\r\n" + HOST + b"\r\n"
+            s.sendall(get + b"\r\n" + get)  # a stray CRLF between is allowed
+            check(read_response(s)[0] == 200 and read_response(s)[0] == 200,
+                  "pipelined requests")
+            s.sendall(b"POST /publish HTTP/1.1\r\n" + HOST +
+                      b"Expect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+            s.settimeout(5)
+            cont = s.recv(64)
+            check(cont.startswith(b"HTTP/1.1 100"), "100 Continue: %r" % cont)
+            s.sendall(b"hello")
+            check(read_response(s)[0] == 202, "publish after 100 Continue")
+            s.sendall(b"POST /publish HTTP/1.1\r\n" + HOST +
+                      b"Content-Length: 3\r\n\r\nabc")
+            check(read_response(s)[0] == 202, "a second publish, kept alive")
+
+        # Slow requests: nothing, a partial head, a partial body.
+        slow = [b"", b"GET /stats HTTP/1.1\r\nHo",
+                b"POST /publish HTTP/1.1\r\n" + HOST +
+                b"Content-Length: 10\r\n\r\nhalf"]
+        socks = []
+        t0 = time.monotonic()
+        for raw in slow:
+            s = socket.create_connection(("127.0.0.1", hub.port), timeout=5)
+            s.sendall(raw)
+            socks.append(s)
+        for raw, s in zip(slow, socks):
+            status, _, _ = read_response(s, timeout=5)
+            check(status == 408, "slow request %r: %d" % (raw[:20], status))
+            check(closes(s), "slow request %r: not closed" % raw[:20])
+            s.close()
+        took = time.monotonic() - t0
+        check(0.4 <= took < 4, "slow requests timed out after %.2fs" % took)
+
+        # Random garbage, with and without a blank line ending it.
+        rng = random.Random(4)
+        alphabet = [b"GET ", b"POST ", b"/events", b"/publish", b" HTTP/1.1",
+                    b"\r\n", b"\n", b"\r", b":", b" ", b"Host: x", b"\0",
+                    b"Content-Length: ", b"Last-Event-ID: ", b"Expect: ",
+                    b"100-continue", b"9", b"\xff", b"%", b"?id=", b"a" * 100]
+        socks = []
+        for i in range(300):
+            raw = b"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60)))
+            if i % 10:
+                raw += b"\r\n\r\n"
+            s = socket.create_connection(("127.0.0.1", hub.port), timeout=5)
+            try:
+                s.sendall(raw)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            socks.append(s)
+            if len(socks) == 50:
+                for s in socks:
+                    try:
+                        s.shutdown(socket.SHUT_WR)
+                    except OSError:
+                        pass
+                    check(closes(s, 5), "a garbage connection hangs")
+                    s.close()
+                socks = []
+        print("300 garbage requests handled")
+        healthy(hub)
+        st = stats(hub.port)
+        check(st["events"] >= 3, "stats: %r" % st)
+
+
+@scenario
+def many_subscribers(hub_exe):
+    """10,000 concurrent subscribers each receive a published event; prints
+    the hub's memory per subscriber."""
+    n = 10000
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = n + 200
+    if soft < want:
+        if hard != resource.RLIM_INFINITY and hard < want:
+            skip("RLIMIT_NOFILE hard limit %d is below %d" % (hard, want))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    with Server(hub_exe) as hub:
+        rss0 = hub.rss_kb()
+        t0 = time.monotonic()
+        sel = selectors.DefaultSelector()
+        socks = []
+        req = b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n"
+        for i in range(n):
+            s = socket.create_connection(("127.0.0.1", hub.port), timeout=10)
+            s.sendall(req)
+            s.setblocking(False)
+            socks.append(s)
+            sel.register(s, selectors.EVENT_READ, i)
+        subscribed(hub.port, n)
+        t_conn = time.monotonic() - t0
+        rss1 = hub.rss_kb()
+        marker = "fan-out %d" % os.getpid()
+        t1 = time.monotonic()
+        check(publish_curl(hub.port, marker)[0] == 202, "publish")
+        bufs = [b""] * n
+        done = 0
+        deadline = time.monotonic() + 30
+        needle = ("data: " + marker + "\n\n").encode()
+        while done < n and time.monotonic() < deadline:
+            for key, _ in sel.select(1):
+                i = key.data
+                try:
+                    chunk = socks[i].recv(65536)
+                except BlockingIOError:
+                    continue
+                bufs[i] += chunk
+                if needle in bufs[i] or not chunk:
+                    sel.unregister(socks[i])
+                    done += needle in bufs[i]
+        t_fan = time.monotonic() - t1
+        got = sum(needle in b for b in bufs)
+        for s in socks:  # reset: no TIME_WAIT left behind on 10,000 ports
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         struct.pack("ii", 1, 0))
+            s.close()
+        per = (rss1 - rss0) * 1024 / n
+        print("%d subscribers connected in %.1fs; one event reached %d of them "
+              "in %.2fs; hub RSS %d -> %d KB (%.0f B per subscriber)"
+              % (n, t_conn, got, t_fan, rss0, rss1, per))
+        check(got == n, "only %d of %d subscribers got the event" % (got, n))
+        check(per < 4096, "%.0f bytes per subscriber" % per)
+        wait_for(lambda: stats(hub.port)["subscribers"] == 0, 20,
+                 "the hub to notice %d clients leaving" % n)
+
+
+@scenario
+def burst_churn(hub_exe):
+    """Bursts of pipelined publishes (more events in one loop turn than the
+    fan-out ring holds) reach 3,000 subscribers, a fan-out that spans loop
+    turns, while a sixth of them leave mid-burst: every remaining subscriber
+    gets every event exactly once, in order."""
+    n, events, leave = 3000, 300, 500
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n + 200:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(n + 200, hard), hard))
+    with Server(hub_exe) as hub:
+        sel = selectors.DefaultSelector()
+        socks = []
+        for i in range(n):
+            s = socket.create_connection(("127.0.0.1", hub.port), timeout=10)
+            s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.setblocking(False)
+            socks.append(s)
+            sel.register(s, selectors.EVENT_READ, i)
+        subscribed(hub.port, n)
+        pub = socket.create_connection(("127.0.0.1", hub.port), timeout=10)
+        posts = [b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+                 b"\r\n%s" % (len(b"e%d" % k), b"e%d" % k)
+                 for k in range(1, events + 1)]
+        rng = random.Random(7)
+        gone = set(rng.sample(range(n), leave))
+        bufs = [b""] * n
+        end = ("id: %d\ndata: e%d\n\n" % (events, events)).encode()
+
+        def read_some(timeout):
+            for key, _ in sel.select(timeout):
+                i = key.data
+                try:
+                    chunk = socks[i].recv(1 << 16)
+                except BlockingIOError:
+                    continue
+                bufs[i] += chunk
+                if not chunk or end in bufs[i]:
+                    sel.unregister(socks[i])
+
+        # Three bursts; after each, a third of the leavers go (the last third
+        # in waves, while the hub's last fan-out walk is under way).
+        leavers = sorted(gone)
+        for part in range(3):
+            pub.sendall(b"".join(posts[part * 100:(part + 1) * 100]))
+            mine = leavers[part::3]
+            for w in range(10 if part == 2 else 1):
+                for i in mine[w::10 if part == 2 else 1]:
+                    sel.unregister(socks[i])
+                    socks[i].close()
+                time.sleep(0.0005)
+            read_some(0.05)
+        for _ in range(events):
+            check(read_response(pub, 10)[0] == 202, "publish")
+        deadline = time.monotonic() + 30
+        while sel.get_map() and time.monotonic() < deadline:
+            read_some(0.5)
+        want = [ev(str(k), "e%d" % k) for k in range(1, events + 1)]
+        bad = [i for i in range(n) if i not in gone and
+               parse_sse(bufs[i].decode()) != want]
+        for i in range(n):
+            if i not in gone:
+                socks[i].close()
+        st = stats(hub.port)
+        print("%d events to %d subscribers (%d left mid-burst): %d deliveries"
+              % (events, n, leave, st["deliveries"]))
+        check(not bad, "%d subscribers got the wrong events, e.g. %r"
+              % (len(bad), parse_sse(bufs[bad[0]].decode())[:3] if bad else 0))
+
+
+@scenario
+def heartbeat_shutdown(hub_exe):
+    """Idle streams get keep-alive comments every --heartbeat-ms; SIGTERM
+    ends the hub gracefully (status 0) and closes the streams."""
+    hub = Server(hub_exe, "--heartbeat-ms", "200", "--retry-ms", "1500")
+    try:
+        sub = Curl(hub.base + "/events")
+        subscribed(hub.port, 1)
+        time.sleep(1.1)
+        text = sub.text()
+        beats = text.count(":\n") - 1  # minus the opening ":\n"
+        check(text.startswith(":\nretry: 1500\n\n"), "preamble: %r" % text[:40])
+        check(3 <= beats <= 8, "%d keep-alives in 1.1s at 200 ms" % beats)
+        t0 = time.monotonic()
+        status = hub.stop()
+        took = time.monotonic() - t0
+        check(status == 0, "exit status %s after SIGTERM" % status)
+        check(took < 3, "shutdown took %.1fs" % took)
+        check(sub.proc.wait(5) == 0 or sub.proc.returncode == 18,
+              "curl did not see the stream end: %s" % sub.proc.returncode)
+        sub.stop()
+        print("%d keep-alives; shutdown in %.2fs" % (beats, took))
+    finally:
+        hub.stop()
+
+
+def main(argv):
+    global HUB
+    if argv[1:2] == ["--list"]:
+        print("\n".join(SCENARIOS))
+        return 0
+    if not shutil.which("curl"):
+        skip("curl not installed (apt-get install curl)")
+    HUB = argv[1]
+    names = argv[2:] or list(SCENARIOS)
+    failed = 0
+    for name in names:
+        t0 = time.monotonic()
+        try:
+            SCENARIOS[name](HUB)
+            print("ok   %s (%.1fs)" % (name, time.monotonic() - t0))
+        except Failure as e:
+            failed += 1
+            print("FAIL %s: %s" % (name, e))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
