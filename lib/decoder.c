@@ -753,9 +753,11 @@ static const char *data_run_long(sse_decoder *d, const char *p, size_t n) {
   while (n >= 256) {
     room = b->cap - b->len;
     if (room < 4096) {
-      if (sse__buf_reserve(&d->mem, b, n < 4096 ? n : 4096, d->max_event) !=
-          SSE_OK)
+      int rc = sse__buf_reserve(&d->mem, b, n < 4096 ? n : 4096, d->max_event);
+      if (rc != SSE_OK) {
+        fail(d, rc); /* reported by feed */
         break;
+      }
       d->data = b->p;
       room = b->cap - b->len;
     }
@@ -912,9 +914,11 @@ int sse_decoder_feed(sse_decoder *d, const void *data, size_t len,
   d->busy = 1;
   /* Inside a buffered data line (never at a CR or a BOM): its bytes go
    * straight to dbuf, and run() is needed only past its end. */
-  if (d->line == LINE_DATA && !streaming(d))
+  if (d->line == LINE_DATA && !streaming(d)) {
     p = data_run(d, p, end);
-  if (d->bom < BOM_DONE)
+    rc = d->error;
+  }
+  if (rc == SSE_OK && d->bom < BOM_DONE)
     rc = strip_bom(d, &p, end);
   if (rc == SSE_OK && p < end)
     rc = run(d, &p, end);
