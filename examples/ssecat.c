@@ -24,6 +24,8 @@
 
 #include <sse.h>
 
+#include "ndjson.h"
+
 static const char *prog = "ssecat";
 
 static void usage(void) {
@@ -101,62 +103,25 @@ typedef struct decode_ctx {
   unsigned long long data_bytes;
 } decode_ctx;
 
-static void json_string(const char *s, size_t n) {
-  size_t i;
-  putchar('"');
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    switch (c) {
-    case '"': fputs("\\\"", stdout); break;
-    case '\\': fputs("\\\\", stdout); break;
-    case '\n': fputs("\\n", stdout); break;
-    case '\r': fputs("\\r", stdout); break;
-    case '\t': fputs("\\t", stdout); break;
-    default:
-      if (c < 0x20 || c == 0x7f)
-        printf("\\u%04x", c);
-      else if (c == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] == 0x85) {
-        fputs("\\u0085", stdout); /* NEL: a line break to some readers */
-        i++;
-      } else if (c == 0xE2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
-                 ((unsigned char)s[i + 2] & 0xFE) == 0xA8) {
-        printf("\\u%04x", 0x2000 + ((unsigned char)s[i + 2] - 0x80));
-        i += 2; /* U+2028, U+2029: line breaks to JavaScript and Python */
-      } else
-        putchar(c);
-    }
-  }
-  putchar('"');
-}
-
 static int on_event(void *user, const sse_event *ev) {
   decode_ctx *ctx = user;
   ctx->events++;
   ctx->data_bytes += ev->data_len;
-  if (ctx->count_only)
-    return SSE_OK;
-  fputs("{\"type\":", stdout);
-  json_string(ev->type, ev->type_len);
-  fputs(",\"data\":", stdout);
-  json_string(ev->data, ev->data_len);
-  fputs(",\"id\":", stdout);
-  json_string(ev->id, ev->id_len);
-  fputs("}\n", stdout);
+  if (!ctx->count_only)
+    ndjson_event(stdout, ev);
   return SSE_OK;
 }
 
 static int on_retry(void *user, uint64_t ms) {
   decode_ctx *ctx = user;
   if (!ctx->count_only)
-    printf("{\"retry\":%llu}\n", (unsigned long long)ms);
+    ndjson_retry(stdout, ms);
   return SSE_OK;
 }
 
 static int on_comment(void *user, const char *text, size_t len) {
   (void)user;
-  fputs("{\"comment\":", stdout);
-  json_string(text, len);
-  fputs("}\n", stdout);
+  ndjson_comment(stdout, text, len);
   return SSE_OK;
 }
 

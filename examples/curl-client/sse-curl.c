@@ -39,6 +39,8 @@
 #include <curl/curl.h>
 #include <sse.h>
 
+#include "ndjson.h"
+
 static const char *prog = "sse-curl";
 
 /* Bodies for --data are read into memory up to this size. */
@@ -121,27 +123,6 @@ static void sleep_ms(uint64_t ms) {
 
 /* ------------------------------------------------------------------------ */
 /* Output: the ssecat format. */
-
-static void json_string(const char *s, size_t n) {
-  size_t i;
-  putchar('"');
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    switch (c) {
-    case '"': fputs("\\\"", stdout); break;
-    case '\\': fputs("\\\\", stdout); break;
-    case '\n': fputs("\\n", stdout); break;
-    case '\r': fputs("\\r", stdout); break;
-    case '\t': fputs("\\t", stdout); break;
-    default:
-      if (c < 0x20 || c == 0x7f)
-        printf("\\u%04x", c);
-      else
-        putchar(c);
-    }
-  }
-  putchar('"');
-}
 
 /* ------------------------------------------------------------------------ */
 /* The client. */
@@ -241,13 +222,7 @@ static const char *printable(const char *s, size_t n, char *buf,
 
 static int on_event(void *user, const sse_event *ev) {
   client *c = user;
-  fputs("{\"type\":", stdout);
-  json_string(ev->type, ev->type_len);
-  fputs(",\"data\":", stdout);
-  json_string(ev->data, ev->data_len);
-  fputs(",\"id\":", stdout);
-  json_string(ev->id, ev->id_len);
-  fputs("}\n", stdout);
+  ndjson_event(stdout, ev);
   if (c->max_events && ++c->events >= c->max_events) {
     c->abort_why = ABORT_DONE;
     return SSE_PAUSE; /* nothing more from this chunk */
@@ -257,15 +232,13 @@ static int on_event(void *user, const sse_event *ev) {
 
 static int on_retry(void *user, uint64_t ms) {
   client *c = user;
-  printf("{\"retry\":%llu}\n", (unsigned long long)ms);
+  ndjson_retry(stdout, ms);
   return sse_reconnect_on_retry(c->rc, ms);
 }
 
 static int on_comment(void *user, const char *text, size_t len) {
   (void)user;
-  fputs("{\"comment\":", stdout);
-  json_string(text, len);
-  fputs("}\n", stdout);
+  ndjson_comment(stdout, text, len);
   return SSE_OK;
 }
 
