@@ -1,37 +1,52 @@
 /* The stream: a queue of frames drained through the caller's write callback.
  *
  * Invariants: the queue is a ring of frame references q[head .. head+count)
- * (indices mod cap); off bytes of the head frame are already written;
- * pending == the sum of the queued lengths - off. An empty queue always uses
- * the inline ring, so a send onto an idle stream never allocates a slot.
- * Every send goes through begin/put/end: all checks and allocations happen
- * in begin, before anything is written, which gives the strong guarantee. */
+ * (indices mod cap, a power of two); off bytes of the head frame are already
+ * written; pending == the sum of the queued lengths - off. An empty queue
+ * always uses the inline ring, so a send onto an idle stream never allocates
+ * a slot. Every send goes through begin/put/end: all checks and allocations
+ * happen in begin, before anything is written, which gives the strong
+ * guarantee. A single frame sent onto an idle stream (send_one) skips the
+ * queue: it is offered to the callback at once and only the part left over
+ * is queued, so a frame written whole costs no reference count (an atomic
+ * operation on a line every stream of a broadcast shares). */
 #include "stream_int.h"
 
 #define INLINE_SLOTS 4
 #define GATHER_BYTES 1024 /* sse_stream_new_write: small frames coalesced */
+#define MAX_SLOTS ((uint32_t)1 << 31) /* the largest power-of-two ring */
 
 enum {
   F_IN_CB = 1u << 0,   /* inside the write callback */
   F_STARTED = 1u << 1, /* something was sent: sse_stream_open is too late */
   F_CLOCK = 1u << 2,   /* ticked at least once */
-  F_KICK = 1u << 3     /* begin found the stream idle: end writes at once */
+  F_KICK = 1u << 3,    /* begin found the stream idle: end writes at once */
+  F_PLAIN = 1u << 4,   /* the callback is cb.write, not cb.writev */
+  F_WROTE = 1u << 5    /* the callback accepted bytes since the latest tick,
+                          so the last write is at `now` (not `last`) */
 };
 
+/* The first 48 bytes are all that a send onto an idle stream reads or
+ * writes, so that a broadcast touches one or two cache lines per stream;
+ * hence also the F_WROTE bit rather than a time stamp per write. */
 struct sse_stream {
-  sse_allocator alloc;
-  sse_writev_fn writev; /* exactly one of writev, write is set */
-  sse_write_fn write;
-  void *user;
-  const sse_frame **q;
-  const sse_frame *q_inline[INLINE_SLOTS];
-  uint32_t head, count, cap;
   unsigned flags;
-  size_t off;
+  int err; /* SSE_OK, SSE_E_CLOSED, SSE_E_OVERFLOW or SSE_E_WRITE */
   size_t pending;
   size_t max_pending;
+  union {
+    sse_writev_fn writev;
+    sse_write_fn write;
+  } cb;
+  void *user;
+  uint32_t count, head;
+  /* the rest of the queue, the clock, the allocator */
+  uint32_t cap;
+  size_t off;
+  const sse_frame **q;
   uint64_t interval, now, last;
-  int err; /* SSE_OK, SSE_E_CLOSED, SSE_E_OVERFLOW or SSE_E_WRITE */
+  sse_allocator alloc;
+  const sse_frame *q_inline[INLINE_SLOTS];
 };
 
 /* The keep-alive, in constant storage: sending it cannot fail to allocate. */
@@ -39,7 +54,7 @@ static const sse_frame keepalive = {0, SSE__FRAME_STATIC, ":\n", 2, 0, 0,
                                     {NULL, NULL, NULL, NULL}};
 
 static const sse_frame *at(const sse_stream *s, uint32_t i) {
-  return s->q[(s->head + i) % s->cap];
+  return s->q[(s->head + i) & (s->cap - 1)];
 }
 
 static void drop_queue(sse_stream *s) {
@@ -62,14 +77,12 @@ static int reserve(sse_stream *s, size_t n) {
   uint32_t i;
   if (n <= (size_t)(s->cap - s->count))
     return SSE_OK;
-  if (n > (size_t)UINT32_MAX - s->count)
+  if (n > (size_t)MAX_SLOTS - s->count)
     return SSE_E_NOMEM;
   need = s->count + n;
   for (cap = (size_t)s->cap * 2; cap < need; cap *= 2)
     ;
-  if (cap > UINT32_MAX)
-    cap = UINT32_MAX;
-  if (cap > (size_t)-1 / sizeof *q)
+  if (cap > MAX_SLOTS || cap > (size_t)-1 / sizeof *q)
     return SSE_E_NOMEM;
   q = sse__malloc(&s->alloc, cap * sizeof *q);
   if (!q)
@@ -106,7 +119,7 @@ int sse__stream_begin(sse_stream *s, size_t n, size_t bytes) {
 }
 
 void sse__stream_put(sse_stream *s, const sse_frame *f) {
-  s->q[(s->head + s->count) % s->cap] = sse__frame_ref(f);
+  s->q[(s->head + s->count) & (s->cap - 1)] = sse__frame_ref(f);
   s->count++;
   s->pending += f->len;
   s->flags |= F_STARTED;
@@ -124,7 +137,7 @@ static void consume(sse_stream *s, size_t n) {
     }
     n -= left;
     s->off = 0;
-    s->head = (s->head + 1) % s->cap;
+    s->head = (s->head + 1) & (s->cap - 1);
     s->count--;
     sse__frame_unref(f);
   }
@@ -143,14 +156,42 @@ static int call_write(sse_stream *s, const sse_iovec *iov, size_t n,
     len += iov[k].len;
   if (k < 2) {
     *offered = iov[0].len;
-    return s->write(s->user, iov[0].base, iov[0].len, written);
+    return s->cb.write(s->user, iov[0].base, iov[0].len, written);
   }
   for (i = 0, len = 0; i < k; i++) {
     memcpy(tmp + len, iov[i].base, iov[i].len);
     len += iov[i].len;
   }
   *offered = len;
-  return s->write(s->user, tmp, len, written);
+  return s->cb.write(s->user, tmp, len, written);
+}
+
+/* One callback call with iov[0..n) (offered bytes in all; the plain
+ * callback may offer fewer). *written gets the bytes accepted, 0 when the
+ * transport would block. SSE_OK, or SSE_E_WRITE: the callback failed and the
+ * stream is now failed, its queue dropped. */
+static int offer(sse_stream *s, const sse_iovec *iov, size_t n,
+                 size_t *offered, size_t *written) {
+  int rc;
+  *written = 0;
+  s->flags |= F_IN_CB;
+  if (!(s->flags & F_PLAIN))
+    rc = s->cb.writev(s->user, iov, n, written);
+  else
+    rc = call_write(s, iov, n, offered, written);
+  s->flags &= ~(unsigned)F_IN_CB;
+  if (rc == SSE_E_AGAIN) {
+    *written = 0;
+    return SSE_OK;
+  }
+  if (rc != SSE_OK || *written > *offered) {
+    s->err = SSE_E_WRITE;
+    drop_queue(s);
+    return SSE_E_WRITE;
+  }
+  if (*written)
+    s->flags |= F_WROTE;
+  return SSE_OK;
 }
 
 /* Writes queued bytes until the queue is empty or the callback takes less
@@ -159,7 +200,6 @@ static int call_write(sse_stream *s, const sse_iovec *iov, size_t n,
 static int drain(sse_stream *s) {
   sse_iovec iov[SSE_STREAM_MAX_IOV];
   size_t n, i, offered, written;
-  int rc;
   while (s->count) {
     n = s->count < SSE_STREAM_MAX_IOV ? s->count : SSE_STREAM_MAX_IOV;
     offered = 0;
@@ -170,24 +210,10 @@ static int drain(sse_stream *s) {
       iov[i].len = f->len - skip;
       offered += iov[i].len;
     }
-    written = 0;
-    s->flags |= F_IN_CB;
-    if (s->writev)
-      rc = s->writev(s->user, iov, n, &written);
-    else
-      rc = call_write(s, iov, n, &offered, &written);
-    s->flags &= ~(unsigned)F_IN_CB;
-    if (rc == SSE_E_AGAIN)
-      return SSE_E_AGAIN;
-    if (rc != SSE_OK || written > offered) {
-      s->err = SSE_E_WRITE;
-      drop_queue(s);
+    if (offer(s, iov, n, &offered, &written) != SSE_OK)
       return SSE_E_WRITE;
-    }
-    if (written) {
-      s->last = s->now;
+    if (written)
       consume(s, written);
-    }
     if (written < offered)
       return SSE_E_AGAIN;
   }
@@ -203,9 +229,37 @@ int sse__stream_end(sse_stream *s) {
   return drain(s) == SSE_E_WRITE ? SSE_E_WRITE : SSE_OK;
 }
 
+/* One frame onto an idle stream: offered to the callback in place; only
+ * the part it leaves is queued, and only then is a reference taken (the
+ * caller holds one for the duration of the call). */
+static int write_through(sse_stream *s, const sse_frame *f) {
+  sse_iovec v;
+  size_t offered = f->len, written;
+  v.base = f->data;
+  v.len = f->len;
+  s->flags |= F_STARTED;
+  s->pending = f->len; /* what sse_stream_pending tells the callback */
+  if (offer(s, &v, 1, &offered, &written) != SSE_OK)
+    return SSE_E_WRITE;
+  s->pending -= written;
+  if (s->pending) {
+    s->q[s->head] = sse__frame_ref(f);
+    s->count = 1;
+    s->off = written;
+  }
+  return SSE_OK;
+}
+
 /* One frame as a send: an overflow here is the stream's end. */
 static int send_one(sse_stream *s, const sse_frame *f) {
-  int rc = sse__stream_begin(s, 1, f->len);
+  int rc;
+  if (!s->count && !(s->flags & F_IN_CB) && s->err == SSE_OK) {
+    if (f->len <= s->max_pending)
+      return write_through(s, f);
+    s->err = SSE_E_OVERFLOW;
+    return SSE_E_OVERFLOW;
+  }
+  rc = sse__stream_begin(s, 1, f->len);
   if (rc == SSE_E_OVERFLOW)
     s->err = SSE_E_OVERFLOW;
   if (rc != SSE_OK)
@@ -252,8 +306,12 @@ static int create(sse_stream **out, sse_writev_fn writev, sse_write_fn write,
     return SSE_E_NOMEM;
   memset(s, 0, sizeof *s);
   s->alloc = a;
-  s->writev = writev;
-  s->write = write;
+  if (writev) {
+    s->cb.writev = writev;
+  } else {
+    s->cb.write = write;
+    s->flags = F_PLAIN;
+  }
   s->user = user;
   s->q = s->q_inline;
   s->cap = INLINE_SLOTS;
@@ -416,10 +474,16 @@ int sse_stream_tick(sse_stream *s, uint64_t now_ms, uint64_t *deadline) {
   if (s->flags & F_IN_CB)
     return SSE_E_BUSY;
   if (!(s->flags & F_CLOCK)) {
-    s->flags |= F_CLOCK;
+    s->flags = (s->flags | F_CLOCK) & ~(unsigned)F_WROTE;
     s->now = s->last = now_ms;
-  } else if (now_ms > s->now)
-    s->now = now_ms;
+  } else {
+    if (s->flags & F_WROTE) { /* writes since the previous tick: at now */
+      s->flags &= ~(unsigned)F_WROTE;
+      s->last = s->now;
+    }
+    if (now_ms > s->now)
+      s->now = now_ms;
+  }
   if (s->err != SSE_OK)
     return s->err;
   if (!s->interval)
@@ -430,7 +494,7 @@ int sse_stream_tick(sse_stream *s, uint64_t now_ms, uint64_t *deadline) {
     if (s->err != SSE_OK)
       return rc; /* the keep-alive failed or overflowed the stream */
   }
-  due = add_sat(s->last, s->interval);
+  due = add_sat(s->flags & F_WROTE ? s->now : s->last, s->interval);
   if (due <= s->now)
     due = add_sat(s->now, s->interval);
   if (deadline)

@@ -158,7 +158,7 @@ typedef int (*sse_write_fn)(void *user, const void *buf, size_t len,
  * allocator (NULL: libc) is copied; every allocation of the stream and of
  * the frames it makes for its own sends goes through it.
  *
- * Memory: an idle stream is one allocation of about 170 bytes on 64-bit
+ * Memory: an idle stream is one allocation of 160 bytes on 64-bit
  * targets (the struct, with room for 4 queued frames inside it) and holds
  * nothing else. A stream with more than 4 frames waiting allocates a queue
  * array (8 bytes per frame, grown by doubling) that it frees when the queue

@@ -121,22 +121,40 @@ static int on_write(void *user, const void *buf, size_t len, size_t *written) {
   return on_writev(user, &v, 1, written);
 }
 
-/* n clients on one wire, each with a stream allocating through a. */
+/* n clients on one wire, each with a stream allocating through a. With
+ * scatter, the streams are created in a random order (fixed seed), so that
+ * walking the clients in order visits the streams at random places in the
+ * heap, as in a server whose clients came and went. */
 static client *clients_new(size_t n, wire *w, const sse_allocator *a,
-                           int plain) {
+                           int plain, int scatter) {
   client *c = aligned_alloc(64, (n * sizeof *c + 63) / 64 * 64);
-  size_t i;
+  size_t *order = malloc(n * sizeof *order), i, k;
+  uint64_t x = 0x9e3779b97f4a7c15u;
   int rc;
-  if (!c)
+  if (!c || !order)
     bench_die("out of memory (%zu clients)", n);
   memset(c, 0, n * sizeof *c);
-  for (i = 0; i < n; i++) {
+  for (i = 0; i < n; i++)
+    order[i] = i;
+  for (i = n; scatter && i > 1; i--) { /* Fisher-Yates, xorshift64 */
+    size_t t;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    k = (size_t)(x % i);
+    t = order[i - 1];
+    order[i - 1] = order[k];
+    order[k] = t;
+  }
+  for (k = 0; k < n; k++) {
+    i = order[k];
     c[i].w = w;
     rc = plain ? sse_stream_new_write(&c[i].s, on_write, &c[i], a)
                : sse_stream_new(&c[i].s, on_writev, &c[i], a);
     if (rc != SSE_OK)
       bench_die("sse_stream_new: %s", sse_strerror(rc));
   }
+  free(order);
   return c;
 }
 
@@ -268,62 +286,73 @@ static int sizes_parse(int argc, char **argv, sizes_args *s) {
   return s->reps <= MAX_REPS;
 }
 
+/* The broadcast figures for n streams; returns the median ns per
+ * delivery. */
+static double broadcast_size(const sizes_args *sa, const events *e, size_t n,
+                             int scatter) {
+  size_t nev = sa->target / n ? sa->target / n : 1;
+  size_t d = nev * n, rep, allocs = 0, bytes = 0, got, calls, in_place;
+  const char *order = scatter ? "random" : "heap";
+  double t[MAX_REPS], med;
+  wire w = {0, SIZE_MAX, NULL};
+  char corpus[32];
+  sse_allocator a;
+  test_alloc ta;
+  client *c;
+  memset(&ta, 0, sizeof ta);
+  a = test_alloc_hooks(&ta);
+  c = clients_new(n, &w, &a, 0, scatter);
+  snprintf(corpus, sizeof corpus, "streams%zu", n);
+  broadcast(c, n, &w, e, 0, 1, &a); /* untimed: first touch */
+  for (rep = 0; rep < sa->reps; rep++) {
+    size_t calls0 = ta.calls;
+    double t0;
+    clients_zero(c, n);
+    t0 = bench_now();
+    bytes = broadcast(c, n, &w, e, rep, nev, &a);
+    t[rep] = bench_now() - t0;
+    allocs = ta.calls - calls0;
+    bench_result(scatter ? "libsse-broadcast-random" : "libsse-broadcast",
+                 corpus, (int)rep, bytes * n, d, bytes * n, t[rep]);
+  }
+  SUM(c, n, bytes, got);
+  SUM(c, n, calls, calls);
+  SUM(c, n, in_place, in_place);
+  med = bench_median(t, sa->reps);
+  printf("BROADCAST streams=%zu order=%s events=%zu deliveries=%zu "
+         "ns_per_delivery=%.2f deliveries_per_s=%.0f "
+         "allocations=%zu allocations_per_event=%.3f "
+         "allocations_per_delivery=%.3f calls_per_delivery=%.3f "
+         "in_place_per_delivery=%.3f %s\n",
+         n, order, nev, d, ns(med, d), (double)d / med, allocs,
+         (double)allocs / (double)nev,
+         ((double)allocs - (double)nev) / (double)d,
+         (double)calls / (double)d, (double)in_place / (double)d,
+         verdict(allocs == nev && got == bytes * n && calls == d &&
+                 in_place == d));
+  clients_free(c, n);
+  if (ta.live)
+    bench_die("broadcast: %zu blocks leaked", ta.live);
+  return ns(med, d);
+}
+
 int bench_broadcast(int argc, char **argv) {
   sizes_args sa;
   events *e = malloc(sizeof *e);
-  flat fl = {0, 0, 0, 0};
   size_t k;
+  int scatter;
   if (argc > 4 || !sizes_parse(argc, argv, &sa))
     return 2;
   if (!e)
     bench_die("out of memory");
   events_init(e);
-  for (k = 0; k < NSIZES && SIZES[k] <= sa.max_n; k++) {
-    size_t n = SIZES[k], nev = sa.target / n ? sa.target / n : 1;
-    size_t d = nev * n, rep, allocs = 0, bytes = 0, got, calls, in_place;
-    double t[MAX_REPS], med;
-    wire w = {0, SIZE_MAX, NULL};
-    char corpus[32];
-    sse_allocator a;
-    test_alloc ta;
-    client *c;
-    memset(&ta, 0, sizeof ta);
-    a = test_alloc_hooks(&ta);
-    c = clients_new(n, &w, &a, 0);
-    snprintf(corpus, sizeof corpus, "streams%zu", n);
-    broadcast(c, n, &w, e, 0, 1, &a); /* untimed: first touch */
-    for (rep = 0; rep < sa.reps; rep++) {
-      size_t calls0 = ta.calls;
-      double t0;
-      clients_zero(c, n);
-      t0 = bench_now();
-      bytes = broadcast(c, n, &w, e, rep, nev, &a);
-      t[rep] = bench_now() - t0;
-      allocs = ta.calls - calls0;
-      bench_result("libsse-broadcast", corpus, (int)rep, bytes * n, d,
-                   bytes * n, t[rep]);
-    }
-    SUM(c, n, bytes, got);
-    SUM(c, n, calls, calls);
-    SUM(c, n, in_place, in_place);
-    med = bench_median(t, sa.reps);
-    printf("BROADCAST streams=%zu events=%zu deliveries=%zu "
-           "ns_per_delivery=%.2f deliveries_per_s=%.0f "
-           "allocations=%zu allocations_per_event=%.3f "
-           "allocations_per_delivery=%.3f calls_per_delivery=%.3f "
-           "in_place_per_delivery=%.3f %s\n",
-           n, nev, d, ns(med, d), (double)d / med, allocs,
-           (double)allocs / (double)nev,
-           ((double)allocs - (double)nev) / (double)d,
-           (double)calls / (double)d, (double)in_place / (double)d,
-           verdict(allocs == nev && got == bytes * n && calls == d &&
-                   in_place == d));
-    flat_add(&fl, n, ns(med, d));
-    clients_free(c, n);
-    if (ta.live)
-      bench_die("broadcast: %zu blocks leaked", ta.live);
+  for (scatter = 0; scatter < 2; scatter++) {
+    flat fl = {0, 0, 0, 0};
+    for (k = 0; k < NSIZES && SIZES[k] <= sa.max_n; k++)
+      flat_add(&fl, SIZES[k], broadcast_size(&sa, e, SIZES[k], scatter));
+    flat_print(&fl, scatter ? "broadcast-random" : "broadcast",
+               "ns/delivery");
   }
-  flat_print(&fl, "broadcast", "ns/delivery");
   fflush(stdout);
   free(e);
   return failed;
@@ -355,7 +384,7 @@ int bench_broadcast_blocked(int argc, char **argv) {
     client *c;
     memset(&ta, 0, sizeof ta);
     a = test_alloc_hooks(&ta);
-    c = clients_new(n, &w, &a, 0);
+    c = clients_new(n, &w, &a, 0, 1);
     snprintf(corpus, sizeof corpus, "streams%zu", n);
     broadcast(c, n, &w, e, 0, 1, &a); /* untimed: first touch */
     for (rep = 0; rep < sa.reps; rep++) {
@@ -444,7 +473,7 @@ int bench_stream_memory(int argc, char **argv) {
   memset(&ta, 0, sizeof ta);
   a = test_alloc_hooks(&ta);
 
-  c = clients_new(1, &w, &a, 0);
+  c = clients_new(1, &w, &a, 0, 0);
   idle = ta.live_bytes;
   blocks = ta.live;
   printf("MEMORY object=stream state=idle bytes=%zu allocations=%zu\n", idle,
@@ -476,7 +505,7 @@ int bench_stream_memory(int argc, char **argv) {
 
   /* n idle streams: counted, and as glibc's heap sees them */
   many = malloc(n * sizeof *many);
-  c = clients_new(1, &w, NULL, 0);
+  c = clients_new(1, &w, NULL, 0, 0);
   if (!many)
     bench_die("out of memory");
   memset(&ta, 0, sizeof ta);
@@ -589,7 +618,7 @@ static void one_write_checks(sse_frame **f, size_t nf) {
   for (plain = 0; plain < 2; plain++)
     for (i = 0; i < sizeof QS / sizeof QS[0] && QS[i] <= nf; i++) {
       wire w = {0, SIZE_MAX, NULL};
-      client *c = clients_new(1, &w, NULL, plain);
+      client *c = clients_new(1, &w, NULL, plain, 0);
       size_t bytes = queue_blocked(c, f, QS[i]), want;
       clients_zero(c, 1);
       drain(c);
@@ -631,7 +660,7 @@ int bench_partial(int argc, char **argv) {
         size_t n = sizes[si], rep, bytes = 0, calls = 0, iovs = 0, max_iov = 0;
         double t[MAX_REPS], med;
         wire w = {0, SIZE_MAX, NULL};
-        client *c = clients_new(1, &w, NULL, plain);
+        client *c = clients_new(1, &w, NULL, plain, 0);
         sse_stream_set_max_pending(c->s, SIZE_MAX);
         snprintf(corpus, sizeof corpus, "queue%zu", n);
         for (rep = 0; rep < reps; rep++) {
@@ -700,7 +729,7 @@ int bench_replay(int argc, char **argv) {
     if (sse_history_push(h, f[i], NULL) != SSE_OK)
       bench_die("sse_history_push failed");
   kept_bytes = sse_history_range(h, NULL, NULL);
-  c = clients_new(1, &w, &a, 0);
+  c = clients_new(1, &w, &a, 0, 0);
   sse_stream_set_max_pending(c->s, SIZE_MAX);
   behinds[0] = 1;
   behinds[1] = nf > 1000 ? 1000 : nf - 1;
