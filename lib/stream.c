@@ -199,18 +199,22 @@ static int offer(sse_stream *s, const sse_iovec *iov, size_t n,
  * queue is dropped). */
 static int drain(sse_stream *s) {
   sse_iovec iov[SSE_STREAM_MAX_IOV];
+  /* the plain callback takes at most GATHER_BYTES of small pieces, or one
+   * bigger piece: no need to describe more */
+  size_t stop = s->flags & F_PLAIN ? GATHER_BYTES : (size_t)-1;
   size_t n, i, offered, written;
   while (s->count) {
+    const sse_frame *f = s->q[s->head];
     n = s->count < SSE_STREAM_MAX_IOV ? s->count : SSE_STREAM_MAX_IOV;
-    offered = 0;
-    for (i = 0; i < n; i++) {
-      const sse_frame *f = at(s, (uint32_t)i);
-      size_t skip = i ? 0 : s->off;
-      iov[i].base = f->data + skip;
-      iov[i].len = f->len - skip;
-      offered += iov[i].len;
+    iov[0].base = f->data + s->off;
+    iov[0].len = offered = f->len - s->off;
+    for (i = 1; i < n && offered < stop; i++) {
+      f = at(s, (uint32_t)i);
+      iov[i].base = f->data;
+      iov[i].len = f->len;
+      offered += f->len;
     }
-    if (offer(s, iov, n, &offered, &written) != SSE_OK)
+    if (offer(s, iov, i, &offered, &written) != SSE_OK)
       return SSE_E_WRITE;
     if (written)
       consume(s, written);
@@ -250,22 +254,21 @@ static int write_through(sse_stream *s, const sse_frame *f) {
   return SSE_OK;
 }
 
-/* One frame as a send: an overflow here is the stream's end. */
+/* One frame as a send, after check(): an overflow here is the stream's
+ * end. An idle stream writes it through; a busy one only queues it (the
+ * transport is known to be full). */
 static int send_one(sse_stream *s, const sse_frame *f) {
   int rc;
-  if (!s->count && !(s->flags & F_IN_CB) && s->err == SSE_OK) {
-    if (f->len <= s->max_pending)
-      return write_through(s, f);
+  if (f->len > s->max_pending || s->pending > s->max_pending - f->len) {
     s->err = SSE_E_OVERFLOW;
     return SSE_E_OVERFLOW;
   }
-  rc = sse__stream_begin(s, 1, f->len);
-  if (rc == SSE_E_OVERFLOW)
-    s->err = SSE_E_OVERFLOW;
-  if (rc != SSE_OK)
-    return rc;
-  sse__stream_put(s, f);
-  return sse__stream_end(s);
+  if (!s->count)
+    return write_through(s, f);
+  rc = reserve(s, 1);
+  if (rc == SSE_OK)
+    sse__stream_put(s, f);
+  return rc;
 }
 
 /* A private frame of len bytes for this stream, after the checks a send

@@ -32,12 +32,14 @@
  *       token-sized frames, drained by flushes through a callback that
  *       accepts k bytes per call, k = 1, 7, 64, 4096, with the vectored and
  *       the plain callback: time, calls per frame, pieces per call. The cost
- *       per byte must not grow with the queue (FLAT lines). Then ONEWRITE
+ *       per byte must not grow with the queue (FLAT lines). The same for one
+ *       64 KiB frame (its rest is offered in place at each call). Then ONEWRITE
  *       lines: Q frames queued on a blocked stream leave in one call.
  *   sse-bench replay [REPS] [FRAMES] [REPLAYED]
  *       A history of FRAMES (default 1024) frames with ids 1..FRAMES, replayed
  *       onto an idle stream for a client 1 frame and 1,000 frames behind, by
- *       id (sse_history_replay) and by position (sse_history_replay_from).
+ *       id (sse_history_replay) and by position (sse_history_replay_from),
+ *       about REPLAYED (default 1,000,000) frames per repetition.
  *
  * Figures that are not timings are printed as tagged key=value lines
  * (BROADCAST, BLOCKED, MEMORY, WRITES, ONEWRITE, REPLAY, FLAT); a line ending
@@ -545,6 +547,7 @@ int bench_stream_memory(int argc, char **argv) {
 
 static const size_t KS[] = {1, 7, 64, 4096};
 #define NKS (sizeof KS / sizeof KS[0])
+#define BIG_FRAME ((size_t)64 * 1024) /* bytes of the one-frame case */
 
 /* Frames with ids 1..n over the prepared payloads. */
 static sse_frame **frames_new(const events *e, size_t n,
@@ -633,16 +636,56 @@ static void one_write_checks(sse_frame **f, size_t nf) {
     }
 }
 
+/* Drains n queued frames f[0..n) through a callback taking k bytes per
+ * call; prints a WRITES line and returns the median ns per byte. */
+static double partial_run(sse_frame **f, size_t n, size_t k, int plain,
+                          const char *corpus, size_t reps) {
+  size_t rep, bytes = 0, calls = 0, iovs = 0, max_iov = 0;
+  double t[MAX_REPS], med;
+  wire w = {0, SIZE_MAX, NULL};
+  client *c = clients_new(1, &w, NULL, plain, 0);
+  char impl[48];
+  snprintf(impl, sizeof impl, "libsse-partial-%s-k%zu",
+           plain ? "write" : "writev", k);
+  sse_stream_set_max_pending(c->s, SIZE_MAX);
+  for (rep = 0; rep < reps; rep++) {
+    double t0;
+    bytes = queue_blocked(c, f, n);
+    clients_zero(c, 1);
+    w.accept = k;
+    t0 = bench_now();
+    drain(c);
+    t[rep] = bench_now() - t0;
+    w.accept = SIZE_MAX;
+    if (c->bytes != bytes)
+      bench_die("partial: %zu of %zu bytes written", c->bytes, bytes);
+    calls = c->calls;
+    iovs = c->iovs;
+    max_iov = c->max_iov;
+    bench_result(impl, corpus, (int)rep, bytes, n, bytes, t[rep]);
+  }
+  med = bench_median(t, reps);
+  printf("WRITES callback=%s k=%zu corpus=%s frames=%zu bytes=%zu calls=%zu "
+         "calls_per_frame=%.3f pieces_per_call=%.2f max_pieces=%zu "
+         "ns_per_byte=%.3f ns_per_call=%.1f MB_per_s=%.1f\n",
+         plain ? "write" : "writev", k, corpus, n, bytes, calls,
+         (double)calls / (double)n, (double)iovs / (double)calls, max_iov,
+         ns(med, bytes), ns(med, calls), (double)bytes / 1e6 / med);
+  clients_free(c, 1);
+  return ns(med, bytes);
+}
+
 int bench_partial(int argc, char **argv) {
   size_t reps = arg_count(argc, argv, 1, 5, "REPS");
   size_t f0 = arg_count(argc, argv, 2, 1024, "FRAMES");
   size_t sizes[3], ki, si, nf;
   events *e = malloc(sizeof *e);
-  sse_frame **f;
+  char *text = malloc(BIG_FRAME), corpus[32], mode[48];
+  sse_frame **f, *big;
   int plain;
   if (argc > 3 || reps > MAX_REPS || f0 < 4)
     return 2;
-  if (!e)
+  if (!e || !text)
     bench_die("out of memory");
   events_init(e);
   sizes[0] = f0 / 4;
@@ -650,52 +693,29 @@ int bench_partial(int argc, char **argv) {
   sizes[2] = f0 * 4;
   nf = sizes[2];
   f = frames_new(e, nf, NULL);
+  memset(text, 'b', BIG_FRAME);
+  if (sse_frame_new_comment(&big, text, BIG_FRAME - 3, NULL) != SSE_OK)
+    bench_die("sse_frame_new_comment failed");
   for (plain = 0; plain < 2; plain++)
     for (ki = 0; ki < NKS; ki++) {
       flat fl = {0, 0, 0, 0};
-      char impl[48], corpus[32], mode[48];
-      snprintf(impl, sizeof impl, "libsse-partial-%s-k%zu",
-               plain ? "write" : "writev", KS[ki]);
       for (si = 0; si < 3; si++) {
-        size_t n = sizes[si], rep, bytes = 0, calls = 0, iovs = 0, max_iov = 0;
-        double t[MAX_REPS], med;
-        wire w = {0, SIZE_MAX, NULL};
-        client *c = clients_new(1, &w, NULL, plain, 0);
-        sse_stream_set_max_pending(c->s, SIZE_MAX);
-        snprintf(corpus, sizeof corpus, "queue%zu", n);
-        for (rep = 0; rep < reps; rep++) {
-          double t0;
-          bytes = queue_blocked(c, f, n);
-          clients_zero(c, 1);
-          w.accept = KS[ki];
-          t0 = bench_now();
-          drain(c);
-          t[rep] = bench_now() - t0;
-          w.accept = SIZE_MAX;
-          if (c->bytes != bytes)
-            bench_die("partial: %zu of %zu bytes written", c->bytes, bytes);
-          calls = c->calls;
-          iovs = c->iovs;
-          max_iov = c->max_iov;
-          bench_result(impl, corpus, (int)rep, bytes, n, bytes, t[rep]);
-        }
-        med = bench_median(t, reps);
-        printf("WRITES callback=%s k=%zu frames=%zu bytes=%zu calls=%zu "
-               "calls_per_frame=%.3f pieces_per_call=%.2f max_pieces=%zu "
-               "ns_per_byte=%.3f ns_per_call=%.1f MB_per_s=%.1f\n",
-               plain ? "write" : "writev", KS[ki], n, bytes, calls,
-               (double)calls / (double)n, (double)iovs / (double)calls,
-               max_iov, ns(med, bytes), ns(med, calls),
-               (double)bytes / 1e6 / med);
-        flat_add(&fl, n, ns(med, bytes));
-        clients_free(c, 1);
+        snprintf(corpus, sizeof corpus, "queue%zu", sizes[si]);
+        flat_add(&fl, sizes[si],
+                 partial_run(f, sizes[si], KS[ki], plain, corpus, reps));
       }
       snprintf(mode, sizeof mode, "partial-%s-k%zu", plain ? "write" : "writev",
                KS[ki]);
       flat_print(&fl, mode, "ns/byte");
+      /* one big frame: each call offers its rest in place, whatever is
+       * left of it */
+      snprintf(corpus, sizeof corpus, "frame%zuk", (size_t)BIG_FRAME >> 10);
+      partial_run(&big, 1, KS[ki], plain, corpus, reps);
     }
   one_write_checks(f, nf);
+  sse_frame_release(big);
   frames_free(f, nf);
+  free(text);
   free(e);
   fflush(stdout);
   return failed;
