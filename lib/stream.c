@@ -20,7 +20,7 @@ enum {
   F_IN_CB = 1u << 0,   /* inside the write callback */
   F_STARTED = 1u << 1, /* something was sent: sse_stream_open is too late */
   F_CLOCK = 1u << 2,   /* ticked at least once */
-  F_KICK = 1u << 3,    /* begin found the stream idle: end writes at once */
+  F_KICK = 1u << 3,    /* begin found the stream idle: put_ring writes */
   F_PLAIN = 1u << 4,   /* the callback is cb.write, not cb.writev */
   F_WROTE = 1u << 5    /* the callback accepted bytes since the latest tick,
                           so the last write is at `now` (not `last`) */
@@ -118,7 +118,7 @@ int sse__stream_begin(sse_stream *s, size_t n, size_t bytes) {
   return rc;
 }
 
-void sse__stream_put(sse_stream *s, const sse_frame *f) {
+static void put(sse_stream *s, const sse_frame *f) {
   s->q[(s->head + s->count) & (s->cap - 1)] = sse__frame_ref(f);
   s->count++;
   s->pending += f->len;
@@ -224,13 +224,71 @@ static int drain(sse_stream *s) {
   return SSE_OK;
 }
 
-int sse__stream_end(sse_stream *s) {
-  /* Only an idle stream writes at once: with bytes already waiting the
-   * transport is full, and the next flush carries everything. */
-  if (!(s->flags & F_KICK))
-    return SSE_OK;
-  s->flags &= ~(unsigned)F_KICK;
-  return drain(s) == SSE_E_WRITE ? SSE_E_WRITE : SSE_OK;
+static const sse_frame *ring_at(const sse_frame *const *ring, size_t cap,
+                                size_t start, size_t i) {
+  size_t j = start + i; /* < 2 * cap */
+  return ring[j < cap ? j : j - cap];
+}
+
+/* The frames of a put_ring onto an idle stream, in place: offered in calls
+ * as a flush makes them, until all is written or the callback takes less
+ * than offered. *done and *off get how far it went (frames written whole,
+ * bytes of the next one). SSE_OK or SSE_E_WRITE. */
+static int write_ring(sse_stream *s, const sse_frame *const *ring, size_t cap,
+                      size_t start, size_t n, size_t bytes, size_t *done,
+                      size_t *off) {
+  sse_iovec iov[SSE_STREAM_MAX_IOV];
+  size_t stop = s->flags & F_PLAIN ? GATHER_BYTES : (size_t)-1;
+  size_t d = 0, o = 0, k, n_iov, offered, written, left;
+  if (n)
+    s->flags |= F_STARTED;
+  while (d < n) {
+    const sse_frame *f = ring_at(ring, cap, start, d);
+    iov[0].base = f->data + o;
+    iov[0].len = offered = f->len - o;
+    for (k = 1; k < SSE_STREAM_MAX_IOV && d + k < n && offered < stop; k++) {
+      f = ring_at(ring, cap, start, d + k);
+      iov[k].base = f->data;
+      iov[k].len = f->len;
+      offered += f->len;
+    }
+    n_iov = k;
+    s->pending = bytes; /* what sse_stream_pending tells the callback */
+    if (offer(s, iov, n_iov, &offered, &written) != SSE_OK)
+      return SSE_E_WRITE;
+    s->pending = 0;
+    bytes -= written;
+    /* advance by the bytes taken (the plain callback may have been offered
+     * fewer pieces than described) */
+    for (k = 0, left = written; k < n_iov && left >= iov[k].len; k++)
+      left -= iov[k].len;
+    o = (k ? 0 : o) + left;
+    d += k;
+    if (written < offered)
+      break;
+  }
+  *done = d;
+  *off = o;
+  return SSE_OK;
+}
+
+int sse__stream_put_ring(sse_stream *s, const sse_frame *const *ring,
+                         size_t cap, size_t start, size_t n, size_t bytes) {
+  size_t done = 0, off = 0, i;
+  if (s->flags & F_KICK) {
+    s->flags &= ~(unsigned)F_KICK;
+    if (write_ring(s, ring, cap, start, n, bytes, &done, &off) != SSE_OK)
+      return SSE_E_WRITE;
+  }
+  for (i = done; i < n; i++)
+    put(s, ring_at(ring, cap, start, i));
+  if (!s->count)
+    drop_queue(s); /* all written: give back a reserved array */
+  else if (off) {
+    s->off += off; /* done > 0 or off > 0 only when the queue was empty */
+    s->pending -= off;
+  }
+  return SSE_OK;
 }
 
 /* One frame onto an idle stream: offered to the callback in place; only
@@ -267,7 +325,7 @@ static int send_one(sse_stream *s, const sse_frame *f) {
     return write_through(s, f);
   rc = reserve(s, 1);
   if (rc == SSE_OK)
-    sse__stream_put(s, f);
+    put(s, f);
   return rc;
 }
 

@@ -127,7 +127,9 @@ typedef struct sse_stream sse_stream;
  * A *written larger than offered is a callback bug and also fails the stream.
  * The pieces are valid only during the call. The callback must not call the
  * stream's functions that change it (they return SSE_E_BUSY, see below),
- * must not free the stream, and must not release frames it did not retain.
+ * must not free the stream, must not release frames it did not retain, and
+ * must not free a history that is being replayed onto the stream (pushes
+ * to it return SSE_E_BUSY until the replay returns).
  */
 typedef int (*sse_writev_fn)(void *user, const sse_iovec *iov, size_t iovcnt,
                              size_t *written);
@@ -373,8 +375,10 @@ SSE_API void sse_history_free(sse_history *history);
  * duplicate, the newest frame wins at replay). A frame larger than max_bytes
  * is not kept: it still gets its number and counts as evicted at once (so a
  * client that missed it hears SSE_E_EVICTED, never silence).
- * Returns SSE_OK, SSE_E_NOMEM (nothing changed), or SSE_E_INVALID_ARGUMENT
- * (NULL, or a frame without an id).
+ * Returns SSE_OK, SSE_E_NOMEM (nothing changed), SSE_E_BUSY (called from the
+ * write callback of a stream this history is being replayed onto: the
+ * replay lends the kept frames to the callback; nothing changed), or
+ * SSE_E_INVALID_ARGUMENT (NULL, or a frame without an id).
  */
 SSE_API int sse_history_push(sse_history *history, sse_frame *frame,
                              uint64_t *seq);
@@ -384,7 +388,9 @@ SSE_API int sse_history_push(sse_history *history, sse_frame *frame,
  * client's Last-Event-ID, e.g. from sse_http_last_event_id) and queues every
  * newer frame onto stream, in order, all or nothing, without copying. They
  * go out as one send: if the stream was idle, in as few callback calls as a
- * flush makes; if it had bytes pending, they only queue behind them. *pos
+ * flush makes, straight from the history (the stream takes references only
+ * to what the callback leaves); if it had bytes pending, they only queue
+ * behind them. *pos
  * (pos may be NULL) gets the newest sequence number, the stream's position,
  * on SSE_OK, SSE_E_UNKNOWN_ID and SSE_E_EVICTED.
  * Returns:
@@ -405,8 +411,10 @@ SSE_API int sse_history_push(sse_history *history, sse_frame *frame,
  *  - the stream's send errors: SSE_E_NOMEM (nothing queued), SSE_E_CLOSED,
  *    SSE_E_WRITE, SSE_E_BUSY; SSE_E_INVALID_ARGUMENT (history or stream
  *    NULL, last_id NULL with len > 0).
- * The lookup scans from the newest frame back: cost grows with how far
- * behind the client is, at most max_count comparisons.
+ * The lookup compares the 8 newest ids, then, when every id pushed so far
+ * was an increasing decimal number (as above), searches the older frames by
+ * bisection (about log2(max_count) steps); with other ids it scans them from
+ * the newest back (at most max_count comparisons).
  *
  * Hand-over to live frames, without a loss or a duplicate. The history does
  * not broadcast; your publish step does "push, then send to every live
