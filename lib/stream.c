@@ -13,6 +13,7 @@
 #include "stream_int.h"
 
 #define INLINE_SLOTS 4
+#define FIRST_SLOTS 16 /* the first queue array */
 #define GATHER_BYTES 1024 /* sse_stream_new_write: small frames coalesced */
 #define MAX_SLOTS ((uint32_t)1 << 31) /* the largest power-of-two ring */
 
@@ -27,8 +28,9 @@ enum {
 };
 
 /* The first 48 bytes are all that a send onto an idle stream reads or
- * writes, so that a broadcast touches one or two cache lines per stream;
- * hence also the F_WROTE bit rather than a time stamp per write. */
+ * writes, so that a broadcast touches one or two cache lines per stream
+ * (hence also the F_WROTE bit rather than a time stamp per write); queueing
+ * onto a waiting stream adds the next 48, the ring. */
 struct sse_stream {
   unsigned flags;
   int err; /* SSE_OK, SSE_E_CLOSED, SSE_E_OVERFLOW or SSE_E_WRITE */
@@ -40,13 +42,13 @@ struct sse_stream {
   } cb;
   void *user;
   uint32_t count, head;
-  /* the rest of the queue, the clock, the allocator */
   uint32_t cap;
-  size_t off;
   const sse_frame **q;
+  const sse_frame *q_inline[INLINE_SLOTS];
+  /* flushes, the clock, the allocator */
+  size_t off;
   uint64_t interval, now, last;
   sse_allocator alloc;
-  const sse_frame *q_inline[INLINE_SLOTS];
 };
 
 /* The keep-alive, in constant storage: sending it cannot fail to allocate. */
@@ -80,8 +82,10 @@ static int reserve(sse_stream *s, size_t n) {
   if (n > (size_t)MAX_SLOTS - s->count)
     return SSE_E_NOMEM;
   need = s->count + n;
-  for (cap = (size_t)s->cap * 2; cap < need; cap *= 2)
-    ;
+  /* a stream that falls behind often falls further: start at FIRST_SLOTS */
+  cap = s->cap < FIRST_SLOTS / 2 ? FIRST_SLOTS : (size_t)s->cap * 2;
+  while (cap < need)
+    cap *= 2;
   if (cap > MAX_SLOTS || cap > (size_t)-1 / sizeof *q)
     return SSE_E_NOMEM;
   q = sse__malloc(&s->alloc, cap * sizeof *q);

@@ -163,8 +163,8 @@ typedef int (*sse_write_fn)(void *user, const void *buf, size_t len,
  * Memory: an idle stream is one allocation of 160 bytes on 64-bit
  * targets (the struct, with room for 4 queued frames inside it) and holds
  * nothing else. A stream with more than 4 frames waiting allocates a queue
- * array (8 bytes per frame, grown by doubling) that it frees when the queue
- * drains. Frames it holds are counted once, however many streams hold them.
+ * array (8 bytes per frame, 16 frames at first, grown by doubling) that it
+ * frees when the queue drains. Frames it holds are counted once, however many streams hold them.
  *
  * Returns SSE_OK and sets *out, SSE_E_NOMEM, or SSE_E_INVALID_ARGUMENT (out
  * or writev NULL).
