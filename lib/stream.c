@@ -4,12 +4,13 @@
  * (indices mod cap, a power of two); off bytes of the head frame are already
  * written; pending == the sum of the queued lengths - off. An empty queue
  * always uses the inline ring, so a send onto an idle stream never allocates
- * a slot. Every send goes through begin/put/end: all checks and allocations
- * happen in begin, before anything is written, which gives the strong
- * guarantee. A single frame sent onto an idle stream (send_one) skips the
- * queue: it is offered to the callback at once and only the part left over
- * is queued, so a frame written whole costs no reference count (an atomic
- * operation on a line every stream of a broadcast shares). */
+ * a slot. Every send makes all its checks and allocations before anything
+ * is written, which gives the strong guarantee: send_one for one frame,
+ * begin then put_ring for a batch (a history replay). Frames sent onto an
+ * idle stream skip the queue: they are offered to the callback at once and
+ * only what it leaves is queued, so a frame written whole costs no reference
+ * count (an atomic operation on a line that every stream of a broadcast
+ * shares). */
 #include "stream_int.h"
 
 #define INLINE_SLOTS 4
