@@ -237,6 +237,8 @@ def main():
         if one and k64:
             row("decoder, 1-byte vs 64 KiB feeds", c, f(one), f(k64), "1/%.0f" % (k64 / one), "-", None)
     for m in tagged(args[2:], "MEMORY"):
+        if m.get("object") != "decoder":
+            continue
         if m.get("state") == "idle":
             b = int(m["bytes"])
             row("bytes per idle decoder", "-", "%d B" % b, "%s allocation(s)" % m["allocations"], "-",
