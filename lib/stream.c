@@ -175,8 +175,8 @@ static int call_write(sse_stream *s, const sse_iovec *iov, size_t n,
  * callback may offer fewer). *written gets the bytes accepted, 0 when the
  * transport would block. SSE_OK, or SSE_E_WRITE: the callback failed and the
  * stream is now failed, its queue dropped. */
-static int offer(sse_stream *s, const sse_iovec *iov, size_t n,
-                 size_t *offered, size_t *written) {
+static SSE__INLINE int offer(sse_stream *s, const sse_iovec *iov, size_t n,
+                            size_t *offered, size_t *written) {
   int rc;
   *written = 0;
   s->flags |= F_IN_CB;
