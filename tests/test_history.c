@@ -117,7 +117,7 @@ static void test_lookup_every_id(void **state) {
   int opaque;
   (void)state;
   for (opaque = 0; opaque < 2; opaque++) {
-    char id[32];
+    char id[16];
     sse_history *h;
     int i, j;
     assert_int_equal(sse_history_new(&h, 100, 0, NULL), SSE_OK);
@@ -145,7 +145,7 @@ static void test_lookup_every_id(void **state) {
       } else {
         assert_int_equal(rc, SSE_OK);
         for (j = i + 2; j <= 500; j += 2) {
-          char data[40];
+          char data[24];
           snprintf(id, sizeof id, "%s%d", opaque ? "k" : "", j);
           snprintf(data, sizeof data, "d%s", id);
           enc_event(&want, NULL, id, data);
