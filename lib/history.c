@@ -176,8 +176,7 @@ static int queue_from(const sse_history *ch, sse_stream *s, size_t from) {
   if (h->cap && start >= h->cap)
     start -= h->cap;
   h->replaying++;
-  rc = sse__stream_put_ring(s, h->ring, h->cap, start, h->count - from,
-                            bytes);
+  rc = sse__stream_put_ring(s, h->ring, h->cap, start, h->count - from, bytes);
   h->replaying--;
   return rc;
 }

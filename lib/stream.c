@@ -176,7 +176,7 @@ static int call_write(sse_stream *s, const sse_iovec *iov, size_t n,
  * transport would block. SSE_OK, or SSE_E_WRITE: the callback failed and the
  * stream is now failed, its queue dropped. */
 static SSE__INLINE int offer(sse_stream *s, const sse_iovec *iov, size_t n,
-                            size_t *offered, size_t *written) {
+                             size_t *offered, size_t *written) {
   int rc;
   *written = 0;
   s->flags |= F_IN_CB;

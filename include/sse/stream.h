@@ -164,7 +164,8 @@ typedef int (*sse_write_fn)(void *user, const void *buf, size_t len,
  * targets (the struct, with room for 4 queued frames inside it) and holds
  * nothing else. A stream with more than 4 frames waiting allocates a queue
  * array (8 bytes per frame, 16 frames at first, grown by doubling) that it
- * frees when the queue drains. Frames it holds are counted once, however many streams hold them.
+ * frees when the queue drains. Frames it holds are counted once, however
+ * many streams hold them.
  *
  * Returns SSE_OK and sets *out, SSE_E_NOMEM, or SSE_E_INVALID_ARGUMENT (out
  * or writev NULL).
@@ -390,9 +391,8 @@ SSE_API int sse_history_push(sse_history *history, sse_frame *frame,
  * go out as one send: if the stream was idle, in as few callback calls as a
  * flush makes, straight from the history (the stream takes references only
  * to what the callback leaves); if it had bytes pending, they only queue
- * behind them. *pos
- * (pos may be NULL) gets the newest sequence number, the stream's position,
- * on SSE_OK, SSE_E_UNKNOWN_ID and SSE_E_EVICTED.
+ * behind them. *pos (pos may be NULL) gets the newest sequence number, the
+ * stream's position, on SSE_OK, SSE_E_UNKNOWN_ID and SSE_E_EVICTED.
  * Returns:
  *  - SSE_OK: found; the newer frames are queued (none if it is the newest);
  *  - SSE_E_UNKNOWN_ID: no frame has this id (an empty id, an id from another

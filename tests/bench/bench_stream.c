@@ -79,7 +79,7 @@ static const char *verdict(int ok) {
   return ok ? "ok" : "FAIL";
 }
 
-/* ---- the in-memory transport ------------------------------------------- */
+/* ---- the in-memory transport --------------------------------------------- */
 
 /* Shared by every client of a run. */
 typedef struct wire {
@@ -152,8 +152,8 @@ static size_t *creation_order(size_t n, int scatter) {
   return order;
 }
 
-static client *clients_new(size_t n, wire *w, const sse_allocator *a,
-                           int plain, int scatter) {
+static client *clients_new(size_t n, wire *w, const sse_allocator *a, int plain,
+                           int scatter) {
   client *c = aligned_alloc(64, (n * sizeof *c + 63) / 64 * 64);
   size_t *order = creation_order(n, scatter), i, k;
   int rc;
@@ -196,7 +196,7 @@ static void clients_zero(client *c, size_t n) {
   }
 }
 
-/* ---- prepared events ------------------------------------------------------ */
+/* ---- prepared events ----------------------------------------------------- */
 
 /* Token-sized events (an LLM-style delta, about 70 bytes encoded) with ids
  * 1..NEVENTS, formatted once so timings see only the library. */
@@ -242,7 +242,6 @@ static size_t arg_count(int argc, char **argv, int i, size_t def,
 
 static double ns(double seconds, size_t n) { return seconds * 1e9 / (double)n; }
 
-
 /* FLAT lines: a cost at the smallest and the largest size, and their ratio
  * (1.0 is perfectly flat). */
 typedef struct flat {
@@ -266,7 +265,7 @@ static void flat_print(const flat *f, const char *mode, const char *unit) {
            mode, f->from, f->to, f->first, f->last, f->last / f->first, unit);
 }
 
-/* ---- broadcast -------------------------------------------------------------- */
+/* ---- broadcast ----------------------------------------------------------- */
 
 /* Sends nev events, one new frame each (prepared event first + i), to every
  * client, as a publisher does: make, send to all, release. Returns the
@@ -323,8 +322,8 @@ static int on_count(void *user, const sse_iovec *iov, size_t n,
   for (i = 0; i < n; i++)
     sum += iov[i].len;
   c->calls++;
-  c->in_place += n == 1 && iov[0].base == current.data &&
-                 iov[0].len == current.len;
+  c->in_place +=
+      n == 1 && iov[0].base == current.data && iov[0].len == current.len;
   *written = sum;
   return SSE_OK;
 }
@@ -396,8 +395,8 @@ static double broadcast_size(const sizes_args *sa, const events *e, size_t n,
          "in_place_per_delivery=%.3f %s\n",
          n, kind, nev, d, ns(med, d), (double)d / med, allocs,
          (double)allocs / (double)nev,
-         ((double)allocs - (double)nev) / (double)d,
-         (double)calls / (double)d, (double)in_place / (double)d,
+         ((double)allocs - (double)nev) / (double)d, (double)calls / (double)d,
+         (double)in_place / (double)d,
          verdict(allocs == nev && calls == d && in_place == d));
   for (i = 0; i < n; i++)
     sse_stream_free(c[i].s);
@@ -421,15 +420,14 @@ int bench_broadcast(int argc, char **argv) {
     flat fl = {0, 0, 0, 0};
     for (k = 0; k < NSIZES && SIZES[k] <= sa.max_n; k++)
       flat_add(&fl, SIZES[k], broadcast_size(&sa, e, SIZES[k], scatter));
-    flat_print(&fl, scatter ? "broadcast-random" : "broadcast",
-               "ns/delivery");
+    flat_print(&fl, scatter ? "broadcast-random" : "broadcast", "ns/delivery");
   }
   fflush(stdout);
   free(e);
   return failed;
 }
 
-/* ---- broadcast to blocked streams, then flush ------------------------------------ */
+/* ---- broadcast to blocked streams, then flush ---------------------------- */
 
 int bench_broadcast_blocked(int argc, char **argv) {
   sizes_args sa;
@@ -504,7 +502,8 @@ int bench_broadcast_blocked(int argc, char **argv) {
            "blocked_calls_per_stream=%.2f flush_calls_per_stream=%.2f "
            "pieces_per_flush_call=%.2f %s\n",
            n, q, d, ns(mq, d), ns(mf, d), ns(mf, cycles * n),
-           (double)queued_bytes / (double)n, (double)allocs / (double)(cycles * q),
+           (double)queued_bytes / (double)n,
+           (double)allocs / (double)(cycles * q),
            ((double)allocs - (double)(cycles * q)) / (double)d,
            (double)blocked / (double)(cycles * n),
            (double)(calls - blocked) / (double)(cycles * n),
@@ -524,7 +523,7 @@ int bench_broadcast_blocked(int argc, char **argv) {
   return failed;
 }
 
-/* ---- memory ------------------------------------------------------------------ */
+/* ---- memory -------------------------------------------------------------- */
 
 int bench_stream_memory(int argc, char **argv) {
   size_t n = arg_count(argc, argv, 1, 10000, "STREAMS"), idle, blocks, i;
@@ -612,7 +611,7 @@ int bench_stream_memory(int argc, char **argv) {
   return failed;
 }
 
-/* ---- partial writes ---------------------------------------------------------- */
+/* ---- partial writes ------------------------------------------------------ */
 
 static const size_t KS[] = {1, 7, 64, 4096};
 #define NKS (sizeof KS / sizeof KS[0])
@@ -798,7 +797,7 @@ int bench_partial(int argc, char **argv) {
   return failed;
 }
 
-/* ---- replay -------------------------------------------------------------------- */
+/* ---- replay -------------------------------------------------------------- */
 
 int bench_replay(int argc, char **argv) {
   size_t reps = arg_count(argc, argv, 1, 5, "REPS");
