@@ -27,4 +27,15 @@ grep -c 'events=20000 ' "$tmp/out.txt" | grep -qx 3
 grep -q '^ZEROCOPY .* copied=0 .* ok$' "$tmp/iov.txt"
 "$bench" huge 1 1
 "$bench" memory "$tmp/stream.sse"
+# Streams, frames, history: every size, small counts. A failed check (a
+# line ending in FAIL: allocations per event, calls per flush, idle memory
+# after traffic) makes the mode exit 1.
+"$bench" broadcast 1 100000 200000 | tee "$tmp/stream.txt"
+"$bench" broadcast-blocked 1 100000 200000 | tee -a "$tmp/stream.txt"
+"$bench" stream-memory 10000 | tee -a "$tmp/stream.txt"
+"$bench" partial 1 256 | grep -v '^RESULT' | tee -a "$tmp/stream.txt"
+"$bench" replay 1 1024 100000 | tee -a "$tmp/stream.txt"
+grep -c '^BROADCAST .* allocations_per_event=1.000 allocations_per_delivery=0.000 .* ok$' \
+  "$tmp/stream.txt" | grep -qx 8
+grep -c '^ONEWRITE .* ok$' "$tmp/stream.txt" | grep -qx 10
 echo "sse-bench smoke: ok"

@@ -20,6 +20,8 @@ struct sse_history {
   uint64_t last_num;    /* H_NUMERIC: the newest id's value */
   uint64_t evicted_num; /* H_NUMERIC and H_EVICTED: newest evicted id */
   unsigned flags;
+  unsigned replaying; /* replays under way: the stream's callback is running
+                         and borrows the kept frames, so pushes must wait */
 };
 
 /* A canonical decimal ("0", or 1-20 digits without a leading zero) that
@@ -40,7 +42,8 @@ static int decimal(const char *s, size_t n, uint64_t *v) {
 }
 
 static const sse_frame *slot(const sse_history *h, size_t i) {
-  return h->ring[(h->head + i) % h->cap];
+  size_t j = h->head + i; /* head < cap, i < count <= cap */
+  return h->ring[j < h->cap ? j : j - h->cap];
 }
 
 static uint64_t id_num(const sse_frame *f) {
@@ -126,6 +129,8 @@ int sse_history_push(sse_history *h, sse_frame *f, uint64_t *seq) {
   int rc;
   if (!h || !f || !(f->flags & SSE__FRAME_HAS_ID) || !f->id_len)
     return SSE_E_INVALID_ARGUMENT;
+  if (h->replaying)
+    return SSE_E_BUSY;
   if (f->len <= h->max_bytes && (rc = grow(h)) != SSE_OK)
     return rc;
   if (h->flags & H_NUMERIC) {
@@ -155,18 +160,66 @@ int sse_history_push(sse_history *h, sse_frame *f, uint64_t *seq) {
   return SSE_OK;
 }
 
-/* Queues kept frames [from, count) onto s, all or nothing. */
-static int queue_from(const sse_history *h, sse_stream *s, size_t from) {
-  size_t i, bytes = 0;
+/* Sends kept frames [from, count) onto s, all or nothing. */
+static int queue_from(const sse_history *ch, sse_stream *s, size_t from) {
+  /* Every history is made by sse_history_new, never a const object: the
+   * replay mark may be written through this pointer. */
+  sse_history *h = (sse_history *)ch;
+  size_t i, bytes = 0, start;
   int rc;
   for (i = from; i < h->count; i++)
     bytes += slot(h, i)->len; /* <= max_bytes: cannot overflow */
   rc = sse__stream_begin(s, h->count - from, bytes);
   if (rc != SSE_OK)
     return rc;
-  for (i = from; i < h->count; i++)
-    sse__stream_put(s, slot(h, i));
-  return sse__stream_end(s);
+  start = h->head + from;
+  if (h->cap && start >= h->cap)
+    start -= h->cap;
+  h->replaying++;
+  rc = sse__stream_put_ring(s, h->ring, h->cap, start, h->count - from, bytes);
+  h->replaying--;
+  return rc;
+}
+
+/* Frames the lookup compares one by one from the newest before it
+ * searches by number: clients are mostly a few frames behind. */
+#define NEWEST_SCAN 8
+
+static int same_id(const sse_frame *f, const char *id, size_t len) {
+  return f->id_len == len && !memcmp(f->data + f->id_off, id, len);
+}
+
+/* The index of the kept frame with this id (the newest of equals), or
+ * count when none. When every id is an increasing canonical decimal, ids
+ * are unique and sorted and equal as numbers only when equal as text: the
+ * older frames are searched by bisection, and an id that is no canonical
+ * decimal matches none. */
+static size_t find(const sse_history *h, const char *id, size_t len) {
+  size_t i, lo, hi, end;
+  uint64_t v;
+  for (i = h->count; i-- > 0 && i + NEWEST_SCAN >= h->count;)
+    if (same_id(slot(h, i), id, len))
+      return i;
+  if (h->count <= NEWEST_SCAN)
+    return h->count;
+  if (!(h->flags & H_NUMERIC)) {
+    for (i = h->count - NEWEST_SCAN; i-- > 0;)
+      if (same_id(slot(h, i), id, len))
+        return i;
+    return h->count;
+  }
+  if (!decimal(id, len, &v))
+    return h->count;
+  lo = 0;
+  hi = end = h->count - NEWEST_SCAN;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (id_num(slot(h, mid)) < v)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < end && id_num(slot(h, lo)) == v ? lo : h->count;
 }
 
 int sse_history_replay(const sse_history *h, sse_stream *s,
@@ -176,14 +229,12 @@ int sse_history_replay(const sse_history *h, sse_stream *s,
   int rc;
   if (!h || !s || (!last_id && len))
     return SSE_E_INVALID_ARGUMENT;
-  for (i = h->count; i-- > 0;) {
-    const sse_frame *f = slot(h, i);
-    if (f->id_len == len && !memcmp(f->data + f->id_off, last_id, len)) {
-      rc = queue_from(h, s, i + 1);
-      if (rc == SSE_OK && pos)
-        *pos = h->last;
-      return rc;
-    }
+  i = find(h, last_id, len);
+  if (i < h->count) {
+    rc = queue_from(h, s, i + 1);
+    if (rc == SSE_OK && pos)
+      *pos = h->last;
+    return rc;
   }
   if (pos)
     *pos = h->last;

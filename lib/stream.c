@@ -1,37 +1,55 @@
 /* The stream: a queue of frames drained through the caller's write callback.
  *
  * Invariants: the queue is a ring of frame references q[head .. head+count)
- * (indices mod cap); off bytes of the head frame are already written;
- * pending == the sum of the queued lengths - off. An empty queue always uses
- * the inline ring, so a send onto an idle stream never allocates a slot.
- * Every send goes through begin/put/end: all checks and allocations happen
- * in begin, before anything is written, which gives the strong guarantee. */
+ * (indices mod cap, a power of two); off bytes of the head frame are already
+ * written; pending == the sum of the queued lengths - off. An empty queue
+ * always uses the inline ring, so a send onto an idle stream never allocates
+ * a slot. Every send makes all its checks and allocations before anything
+ * is written, which gives the strong guarantee: send_one for one frame,
+ * begin then put_ring for a batch (a history replay). Frames sent onto an
+ * idle stream skip the queue: they are offered to the callback at once and
+ * only what it leaves is queued, so a frame written whole costs no reference
+ * count (an atomic operation on a line that every stream of a broadcast
+ * shares). */
 #include "stream_int.h"
 
 #define INLINE_SLOTS 4
+#define FIRST_SLOTS 16 /* the first queue array */
 #define GATHER_BYTES 1024 /* sse_stream_new_write: small frames coalesced */
+#define MAX_SLOTS ((uint32_t)1 << 31) /* the largest power-of-two ring */
 
 enum {
   F_IN_CB = 1u << 0,   /* inside the write callback */
   F_STARTED = 1u << 1, /* something was sent: sse_stream_open is too late */
   F_CLOCK = 1u << 2,   /* ticked at least once */
-  F_KICK = 1u << 3     /* begin found the stream idle: end writes at once */
+  F_KICK = 1u << 3,    /* begin found the stream idle: put_ring writes */
+  F_PLAIN = 1u << 4,   /* the callback is cb.write, not cb.writev */
+  F_WROTE = 1u << 5    /* the callback accepted bytes since the latest tick,
+                          so the last write is at `now` (not `last`) */
 };
 
+/* The first 48 bytes are all that a send onto an idle stream reads or
+ * writes, so that a broadcast touches one or two cache lines per stream
+ * (hence also the F_WROTE bit rather than a time stamp per write); queueing
+ * onto a waiting stream adds the next 48, the ring. */
 struct sse_stream {
-  sse_allocator alloc;
-  sse_writev_fn writev; /* exactly one of writev, write is set */
-  sse_write_fn write;
-  void *user;
-  const sse_frame **q;
-  const sse_frame *q_inline[INLINE_SLOTS];
-  uint32_t head, count, cap;
   unsigned flags;
-  size_t off;
+  int err; /* SSE_OK, SSE_E_CLOSED, SSE_E_OVERFLOW or SSE_E_WRITE */
   size_t pending;
   size_t max_pending;
+  union {
+    sse_writev_fn writev;
+    sse_write_fn write;
+  } cb;
+  void *user;
+  uint32_t count, head;
+  uint32_t cap;
+  const sse_frame **q;
+  const sse_frame *q_inline[INLINE_SLOTS];
+  /* flushes, the clock, the allocator */
+  size_t off;
   uint64_t interval, now, last;
-  int err; /* SSE_OK, SSE_E_CLOSED, SSE_E_OVERFLOW or SSE_E_WRITE */
+  sse_allocator alloc;
 };
 
 /* The keep-alive, in constant storage: sending it cannot fail to allocate. */
@@ -39,7 +57,7 @@ static const sse_frame keepalive = {0, SSE__FRAME_STATIC, ":\n", 2, 0, 0,
                                     {NULL, NULL, NULL, NULL}};
 
 static const sse_frame *at(const sse_stream *s, uint32_t i) {
-  return s->q[(s->head + i) % s->cap];
+  return s->q[(s->head + i) & (s->cap - 1)];
 }
 
 static void drop_queue(sse_stream *s) {
@@ -62,14 +80,14 @@ static int reserve(sse_stream *s, size_t n) {
   uint32_t i;
   if (n <= (size_t)(s->cap - s->count))
     return SSE_OK;
-  if (n > (size_t)UINT32_MAX - s->count)
+  if (n > (size_t)MAX_SLOTS - s->count)
     return SSE_E_NOMEM;
   need = s->count + n;
-  for (cap = (size_t)s->cap * 2; cap < need; cap *= 2)
-    ;
-  if (cap > UINT32_MAX)
-    cap = UINT32_MAX;
-  if (cap > (size_t)-1 / sizeof *q)
+  /* a stream that falls behind often falls further: start at FIRST_SLOTS */
+  cap = s->cap < FIRST_SLOTS / 2 ? FIRST_SLOTS : (size_t)s->cap * 2;
+  while (cap < need)
+    cap *= 2;
+  if (cap > MAX_SLOTS || cap > (size_t)-1 / sizeof *q)
     return SSE_E_NOMEM;
   q = sse__malloc(&s->alloc, cap * sizeof *q);
   if (!q)
@@ -105,8 +123,8 @@ int sse__stream_begin(sse_stream *s, size_t n, size_t bytes) {
   return rc;
 }
 
-void sse__stream_put(sse_stream *s, const sse_frame *f) {
-  s->q[(s->head + s->count) % s->cap] = sse__frame_ref(f);
+static void put(sse_stream *s, const sse_frame *f) {
+  s->q[(s->head + s->count) & (s->cap - 1)] = sse__frame_ref(f);
   s->count++;
   s->pending += f->len;
   s->flags |= F_STARTED;
@@ -124,7 +142,7 @@ static void consume(sse_stream *s, size_t n) {
     }
     n -= left;
     s->off = 0;
-    s->head = (s->head + 1) % s->cap;
+    s->head = (s->head + 1) & (s->cap - 1);
     s->count--;
     sse__frame_unref(f);
   }
@@ -143,14 +161,42 @@ static int call_write(sse_stream *s, const sse_iovec *iov, size_t n,
     len += iov[k].len;
   if (k < 2) {
     *offered = iov[0].len;
-    return s->write(s->user, iov[0].base, iov[0].len, written);
+    return s->cb.write(s->user, iov[0].base, iov[0].len, written);
   }
   for (i = 0, len = 0; i < k; i++) {
     memcpy(tmp + len, iov[i].base, iov[i].len);
     len += iov[i].len;
   }
   *offered = len;
-  return s->write(s->user, tmp, len, written);
+  return s->cb.write(s->user, tmp, len, written);
+}
+
+/* One callback call with iov[0..n) (offered bytes in all; the plain
+ * callback may offer fewer). *written gets the bytes accepted, 0 when the
+ * transport would block. SSE_OK, or SSE_E_WRITE: the callback failed and the
+ * stream is now failed, its queue dropped. */
+static SSE__INLINE int offer(sse_stream *s, const sse_iovec *iov, size_t n,
+                             size_t *offered, size_t *written) {
+  int rc;
+  *written = 0;
+  s->flags |= F_IN_CB;
+  if (!(s->flags & F_PLAIN))
+    rc = s->cb.writev(s->user, iov, n, written);
+  else
+    rc = call_write(s, iov, n, offered, written);
+  s->flags &= ~(unsigned)F_IN_CB;
+  if (rc == SSE_E_AGAIN) {
+    *written = 0;
+    return SSE_OK;
+  }
+  if (rc != SSE_OK || *written > *offered) {
+    s->err = SSE_E_WRITE;
+    drop_queue(s);
+    return SSE_E_WRITE;
+  }
+  if (*written)
+    s->flags |= F_WROTE;
+  return SSE_OK;
 }
 
 /* Writes queued bytes until the queue is empty or the callback takes less
@@ -158,60 +204,134 @@ static int call_write(sse_stream *s, const sse_iovec *iov, size_t n,
  * queue is dropped). */
 static int drain(sse_stream *s) {
   sse_iovec iov[SSE_STREAM_MAX_IOV];
+  /* the plain callback takes at most GATHER_BYTES of small pieces, or one
+   * bigger piece: no need to describe more */
+  size_t stop = s->flags & F_PLAIN ? GATHER_BYTES : (size_t)-1;
   size_t n, i, offered, written;
-  int rc;
   while (s->count) {
+    const sse_frame *f = s->q[s->head];
     n = s->count < SSE_STREAM_MAX_IOV ? s->count : SSE_STREAM_MAX_IOV;
-    offered = 0;
-    for (i = 0; i < n; i++) {
-      const sse_frame *f = at(s, (uint32_t)i);
-      size_t skip = i ? 0 : s->off;
-      iov[i].base = f->data + skip;
-      iov[i].len = f->len - skip;
-      offered += iov[i].len;
+    iov[0].base = f->data + s->off;
+    iov[0].len = offered = f->len - s->off;
+    for (i = 1; i < n && offered < stop; i++) {
+      f = at(s, (uint32_t)i);
+      iov[i].base = f->data;
+      iov[i].len = f->len;
+      offered += f->len;
     }
-    written = 0;
-    s->flags |= F_IN_CB;
-    if (s->writev)
-      rc = s->writev(s->user, iov, n, &written);
-    else
-      rc = call_write(s, iov, n, &offered, &written);
-    s->flags &= ~(unsigned)F_IN_CB;
-    if (rc == SSE_E_AGAIN)
-      return SSE_E_AGAIN;
-    if (rc != SSE_OK || written > offered) {
-      s->err = SSE_E_WRITE;
-      drop_queue(s);
+    if (offer(s, iov, i, &offered, &written) != SSE_OK)
       return SSE_E_WRITE;
-    }
-    if (written) {
-      s->last = s->now;
+    if (written)
       consume(s, written);
-    }
     if (written < offered)
       return SSE_E_AGAIN;
   }
   return SSE_OK;
 }
 
-int sse__stream_end(sse_stream *s) {
-  /* Only an idle stream writes at once: with bytes already waiting the
-   * transport is full, and the next flush carries everything. */
-  if (!(s->flags & F_KICK))
-    return SSE_OK;
-  s->flags &= ~(unsigned)F_KICK;
-  return drain(s) == SSE_E_WRITE ? SSE_E_WRITE : SSE_OK;
+static const sse_frame *ring_at(const sse_frame *const *ring, size_t cap,
+                                size_t start, size_t i) {
+  size_t j = start + i; /* < 2 * cap */
+  return ring[j < cap ? j : j - cap];
 }
 
-/* One frame as a send: an overflow here is the stream's end. */
+/* The frames of a put_ring onto an idle stream, in place: offered in calls
+ * as a flush makes them, until all is written or the callback takes less
+ * than offered. *done and *off get how far it went (frames written whole,
+ * bytes of the next one). SSE_OK or SSE_E_WRITE. */
+static int write_ring(sse_stream *s, const sse_frame *const *ring, size_t cap,
+                      size_t start, size_t n, size_t bytes, size_t *done,
+                      size_t *off) {
+  sse_iovec iov[SSE_STREAM_MAX_IOV];
+  size_t stop = s->flags & F_PLAIN ? GATHER_BYTES : (size_t)-1;
+  size_t d = 0, o = 0, k, n_iov, offered, written, left;
+  if (n)
+    s->flags |= F_STARTED;
+  while (d < n) {
+    const sse_frame *f = ring_at(ring, cap, start, d);
+    iov[0].base = f->data + o;
+    iov[0].len = offered = f->len - o;
+    for (k = 1; k < SSE_STREAM_MAX_IOV && d + k < n && offered < stop; k++) {
+      f = ring_at(ring, cap, start, d + k);
+      iov[k].base = f->data;
+      iov[k].len = f->len;
+      offered += f->len;
+    }
+    n_iov = k;
+    s->pending = bytes; /* what sse_stream_pending tells the callback */
+    if (offer(s, iov, n_iov, &offered, &written) != SSE_OK)
+      return SSE_E_WRITE;
+    s->pending = 0;
+    bytes -= written;
+    /* advance by the bytes taken (the plain callback may have been offered
+     * fewer pieces than described) */
+    for (k = 0, left = written; k < n_iov && left >= iov[k].len; k++)
+      left -= iov[k].len;
+    o = (k ? 0 : o) + left;
+    d += k;
+    if (written < offered)
+      break;
+  }
+  *done = d;
+  *off = o;
+  return SSE_OK;
+}
+
+int sse__stream_put_ring(sse_stream *s, const sse_frame *const *ring,
+                         size_t cap, size_t start, size_t n, size_t bytes) {
+  size_t done = 0, off = 0, i;
+  if (s->flags & F_KICK) {
+    s->flags &= ~(unsigned)F_KICK;
+    if (write_ring(s, ring, cap, start, n, bytes, &done, &off) != SSE_OK)
+      return SSE_E_WRITE;
+  }
+  for (i = done; i < n; i++)
+    put(s, ring_at(ring, cap, start, i));
+  if (!s->count)
+    drop_queue(s); /* all written: give back a reserved array */
+  else if (off) {
+    s->off += off; /* done > 0 or off > 0 only when the queue was empty */
+    s->pending -= off;
+  }
+  return SSE_OK;
+}
+
+/* One frame onto an idle stream: offered to the callback in place; only
+ * the part it leaves is queued, and only then is a reference taken (the
+ * caller holds one for the duration of the call). */
+static int write_through(sse_stream *s, const sse_frame *f) {
+  sse_iovec v;
+  size_t offered = f->len, written;
+  v.base = f->data;
+  v.len = f->len;
+  s->flags |= F_STARTED;
+  s->pending = f->len; /* what sse_stream_pending tells the callback */
+  if (offer(s, &v, 1, &offered, &written) != SSE_OK)
+    return SSE_E_WRITE;
+  s->pending -= written;
+  if (s->pending) {
+    s->q[s->head] = sse__frame_ref(f);
+    s->count = 1;
+    s->off = written;
+  }
+  return SSE_OK;
+}
+
+/* One frame as a send, after check(): an overflow here is the stream's
+ * end. An idle stream writes it through; a busy one only queues it (the
+ * transport is known to be full). */
 static int send_one(sse_stream *s, const sse_frame *f) {
-  int rc = sse__stream_begin(s, 1, f->len);
-  if (rc == SSE_E_OVERFLOW)
+  int rc;
+  if (f->len > s->max_pending || s->pending > s->max_pending - f->len) {
     s->err = SSE_E_OVERFLOW;
-  if (rc != SSE_OK)
-    return rc;
-  sse__stream_put(s, f);
-  return sse__stream_end(s);
+    return SSE_E_OVERFLOW;
+  }
+  if (!s->count)
+    return write_through(s, f);
+  rc = reserve(s, 1);
+  if (rc == SSE_OK)
+    put(s, f);
+  return rc;
 }
 
 /* A private frame of len bytes for this stream, after the checks a send
@@ -252,8 +372,12 @@ static int create(sse_stream **out, sse_writev_fn writev, sse_write_fn write,
     return SSE_E_NOMEM;
   memset(s, 0, sizeof *s);
   s->alloc = a;
-  s->writev = writev;
-  s->write = write;
+  if (writev) {
+    s->cb.writev = writev;
+  } else {
+    s->cb.write = write;
+    s->flags = F_PLAIN;
+  }
   s->user = user;
   s->q = s->q_inline;
   s->cap = INLINE_SLOTS;
@@ -416,10 +540,16 @@ int sse_stream_tick(sse_stream *s, uint64_t now_ms, uint64_t *deadline) {
   if (s->flags & F_IN_CB)
     return SSE_E_BUSY;
   if (!(s->flags & F_CLOCK)) {
-    s->flags |= F_CLOCK;
+    s->flags = (s->flags | F_CLOCK) & ~(unsigned)F_WROTE;
     s->now = s->last = now_ms;
-  } else if (now_ms > s->now)
-    s->now = now_ms;
+  } else {
+    if (s->flags & F_WROTE) { /* writes since the previous tick: at now */
+      s->flags &= ~(unsigned)F_WROTE;
+      s->last = s->now;
+    }
+    if (now_ms > s->now)
+      s->now = now_ms;
+  }
   if (s->err != SSE_OK)
     return s->err;
   if (!s->interval)
@@ -430,7 +560,7 @@ int sse_stream_tick(sse_stream *s, uint64_t now_ms, uint64_t *deadline) {
     if (s->err != SSE_OK)
       return rc; /* the keep-alive failed or overflowed the stream */
   }
-  due = add_sat(s->last, s->interval);
+  due = add_sat(s->flags & F_WROTE ? s->now : s->last, s->interval);
   if (due <= s->now)
     due = add_sat(s->now, s->interval);
   if (deadline)

@@ -40,14 +40,18 @@ int sse__frame_alloc(sse_frame **out, const sse_allocator *a, size_t len,
 const sse_frame *sse__frame_ref(const sse_frame *f);
 void sse__frame_unref(const sse_frame *f);
 
-/* Queueing many frames onto a stream as one all-or-nothing send (history
+/* Sending many frames onto a stream as one all-or-nothing send (history
  * replay). begin checks the stream (busy, state) and that n frames of bytes
  * fit under its cap, and reserves n queue slots: SSE_OK, or an error with
  * nothing changed (SSE_E_OVERFLOW here does not overflow the stream). Then
- * put each frame (cannot fail), then end, which writes if the stream was
- * idle: SSE_OK or SSE_E_WRITE. */
+ * put_ring sends the frames ring[(start + i) % cap], i < n (start < cap,
+ * n <= cap), bytes in all: if begin found the stream idle, they go to the
+ * callback in place and only what it leaves is queued, with references;
+ * else they are queued. The frames must stay alive during the call: the
+ * callback must not release them (the history refuses pushes meanwhile).
+ * SSE_OK or SSE_E_WRITE. */
 int sse__stream_begin(sse_stream *s, size_t n, size_t bytes);
-void sse__stream_put(sse_stream *s, const sse_frame *f);
-int sse__stream_end(sse_stream *s);
+int sse__stream_put_ring(sse_stream *s, const sse_frame *const *ring,
+                         size_t cap, size_t start, size_t n, size_t bytes);
 
 #endif /* SSE_STREAM_INT_H */

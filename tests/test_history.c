@@ -110,6 +110,59 @@ static void test_replay_after_an_id(void **state) {
   }
 }
 
+/* Every kept id is found in a wrapped ring, whether the lookup bisects
+ * (increasing decimal ids, here with gaps) or scans (other ids); ids
+ * between the kept ones, or spelled otherwise, are not. */
+static void test_lookup_every_id(void **state) {
+  int opaque;
+  (void)state;
+  for (opaque = 0; opaque < 2; opaque++) {
+    char id[16];
+    sse_history *h;
+    int i, j;
+    assert_int_equal(sse_history_new(&h, 100, 0, NULL), SSE_OK);
+    for (i = 1; i <= 250; i++) { /* keeps ids 302 .. 500 */
+      snprintf(id, sizeof id, "%s%d", opaque ? "k" : "", 2 * i);
+      push(h, id, NULL);
+    }
+    for (i = 300; i <= 502; i++) {
+      test_log want = {0};
+      uint64_t pos = 0;
+      sse_stream *s;
+      sink k;
+      int rc;
+      sink_init(&k, SINK_ALL, 0);
+      s = sink_stream(&k, NULL);
+      snprintf(id, sizeof id, "%s%d", opaque ? "k" : "", i);
+      rc = replay(h, s, id, &pos);
+      assert_true(pos == 250);
+      if (i % 2 || i > 500) {
+        assert_int_equal(rc, opaque || i > 300 ? SSE_E_UNKNOWN_ID
+                                               : SSE_E_EVICTED);
+        assert_int_equal(k.calls, 0);
+      } else if (i == 300) {
+        assert_int_equal(rc, opaque ? SSE_E_UNKNOWN_ID : SSE_E_EVICTED);
+      } else {
+        assert_int_equal(rc, SSE_OK);
+        for (j = i + 2; j <= 500; j += 2) {
+          char data[24];
+          snprintf(id, sizeof id, "%s%d", opaque ? "k" : "", j);
+          snprintf(data, sizeof data, "d%s", id);
+          enc_event(&want, NULL, id, data);
+        }
+        sink_expect(&k, want.p, want.len);
+      }
+      /* the same number spelled otherwise */
+      snprintf(id, sizeof id, "%s0%d", opaque ? "k" : "", i);
+      assert_int_equal(replay(h, s, id, NULL), SSE_E_UNKNOWN_ID);
+      sse_stream_free(s);
+      sink_free(&k);
+      test_log_free(&want);
+    }
+    sse_history_free(h);
+  }
+}
+
 static void test_unknown_ids(void **state) {
   static const char *ids[] = {"9", "99", "abc", "", "05", "5 ", " 5", "-5",
                               "18446744073709551616"};
@@ -544,6 +597,147 @@ static void test_replay_behind_pending(void **state) {
   }
 }
 
+/* A replay onto an idle stream goes to the callback in place, in calls of
+ * up to SSE_STREAM_MAX_IOV frames; what the callback leaves, stopping at
+ * any byte, is queued with the stream's own references, so it outlives
+ * the history. The ring is wrapped (evictions) and the replay spans more
+ * than two calls. */
+static void test_replay_in_place(void **state) {
+  test_alloc ta = {0};
+  sse_allocator a = test_alloc_hooks(&ta);
+  test_log all = {0};
+  size_t b, live;
+  uint64_t pos;
+  int plain, i;
+  (void)state;
+  for (i = 32; i <= 180; i++) {
+    char id[16], data[16];
+    snprintf(id, sizeof id, "%d", i);
+    snprintf(data, sizeof data, "d%d", i);
+    enc_event(&all, NULL, id, data);
+  }
+  for (plain = 0; plain < 2; plain++) {
+    sse_history *h;
+    assert_int_equal(sse_history_new(&h, 150, 0, &a), SSE_OK);
+    push_range(h, 1, 180, &a); /* keeps 31..180, the ring wrapped */
+    live = ta.live;
+    for (b = 0; b <= all.len; b++) {
+      sse_stream *s;
+      sink k;
+      sink_init(&k, SINK_ALL, plain);
+      k.budget = b;
+      s = sink_stream(&k, &a);
+      pos = 0;
+      assert_int_equal(replay(h, s, "31", &pos), SSE_OK);
+      assert_true(pos == 180);
+      assert_int_equal(sse_stream_pending(s), all.len - b);
+      assert_int_equal(k.wire.len, b);
+      assert_memory_equal(k.wire.p, all.p, b);
+      if (b == all.len) {
+        assert_int_equal(ta.live, live + 1); /* no queue kept */
+        if (!plain)
+          assert_int_equal(k.calls, 3); /* 64 + 64 + 21 frames */
+      }
+      k.budget = SIZE_MAX;
+      sink_drain(s, &k);
+      sink_expect(&k, all.p, all.len);
+      sse_stream_free(s);
+      sink_free(&k);
+      assert_int_equal(ta.live, live);
+    }
+    /* the rest outlives the history */
+    for (b = 0; b < all.len; b += all.len / 5) {
+      sse_stream *s;
+      sink k;
+      sink_init(&k, SINK_ALL, plain);
+      k.budget = b;
+      s = sink_stream(&k, &a);
+      assert_int_equal(replay(h, s, "31", NULL), SSE_OK);
+      sse_history_free(h);
+      k.budget = SIZE_MAX;
+      sink_drain(s, &k);
+      sink_expect(&k, all.p, all.len);
+      sse_stream_free(s);
+      sink_free(&k);
+      assert_int_equal(ta.live, 0);
+      assert_int_equal(sse_history_new(&h, 150, 0, &a), SSE_OK);
+      push_range(h, 1, 180, &a);
+    }
+    sse_history_free(h);
+    assert_int_equal(ta.live, 0);
+  }
+  test_log_free(&all);
+}
+
+/* A replay's callback: the stream tells what is left of the replay, and
+ * the history refuses pushes until the replay returns. A failure at any
+ * byte leaves nothing behind. */
+static sse_history *busy_history;
+static size_t busy_pending;
+static void push_in_callback(sink *k) {
+  sse_frame *f = frame("99", NULL);
+  assert_int_equal(sse_history_push(busy_history, f, NULL), SSE_E_BUSY);
+  sse_frame_release(f);
+  if (!busy_pending)
+    busy_pending = sse_stream_pending(k->hook_data);
+}
+
+static void test_replay_callback(void **state) {
+  test_alloc ta = {0};
+  sse_allocator a = test_alloc_hooks(&ta);
+  test_log want = {0};
+  size_t at;
+  int mode, plain;
+  (void)state;
+  for (at = 6; at <= 10; at++) {
+    char id[16], data[16];
+    snprintf(id, sizeof id, "%zu", at);
+    snprintf(data, sizeof data, "d%zu", at);
+    enc_event(&want, NULL, id, data);
+  }
+  FOR_SINKS(mode, plain) {
+    sse_history *h;
+    sse_stream *s;
+    sink k;
+    assert_int_equal(sse_history_new(&h, 0, 0, &a), SSE_OK);
+    push_range(h, 1, 10, &a);
+    sink_init(&k, mode, plain);
+    s = sink_stream(&k, &a);
+    k.hook = push_in_callback;
+    k.hook_data = s;
+    busy_history = h;
+    busy_pending = 0;
+    assert_int_equal(replay(h, s, "5", NULL), SSE_OK);
+    assert_int_equal(busy_pending, want.len);
+    k.hook = NULL;
+    sink_drain(s, &k);
+    sink_expect(&k, want.p, want.len);
+    push_range(h, 11, 11, &a); /* allowed again */
+    sse_stream_free(s);
+    sink_free(&k);
+    /* a failure at every byte: the stream fails, nothing is held */
+    for (at = 0; at < want.len; at++) {
+      sink_init(&k, mode, plain);
+      k.fail_at = at;
+      s = sink_stream(&k, &a);
+      assert_int_equal(replay(h, s, "5", NULL) == SSE_OK ||
+                           sse_stream_error(s) == SSE_E_WRITE,
+                       1);
+      while (sse_stream_error(s) == SSE_OK)
+        assert_int_not_equal(sse_stream_flush(s), SSE_OK);
+      assert_int_equal(sse_stream_error(s), SSE_E_WRITE);
+      assert_int_equal(sse_stream_pending(s), 0);
+      assert_int_equal(k.wire.len, at);
+      assert_memory_equal(k.wire.p, want.p, at);
+      sse_stream_free(s);
+      sink_free(&k);
+    }
+    sse_history_free(h);
+    assert_int_equal(ta.live, 0);
+  }
+  test_log_free(&want);
+}
+
 /* Replay against streams that cannot take it. */
 static sse_history *hook_history;
 static int hook_runs;
@@ -720,6 +914,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_replay_after_an_id),
       cmocka_unit_test(test_unknown_ids),
+      cmocka_unit_test(test_lookup_every_id),
       cmocka_unit_test(test_evicted_ids),
       cmocka_unit_test(test_opaque_ids),
       cmocka_unit_test(test_byte_bound),
@@ -728,6 +923,8 @@ int main(void) {
       cmocka_unit_test(test_handover),
       cmocka_unit_test(test_replay_over_the_cap),
       cmocka_unit_test(test_replay_behind_pending),
+      cmocka_unit_test(test_replay_in_place),
+      cmocka_unit_test(test_replay_callback),
       cmocka_unit_test(test_replay_errors),
       cmocka_unit_test(test_nomem_every_allocation),
   };

@@ -127,7 +127,9 @@ typedef struct sse_stream sse_stream;
  * A *written larger than offered is a callback bug and also fails the stream.
  * The pieces are valid only during the call. The callback must not call the
  * stream's functions that change it (they return SSE_E_BUSY, see below),
- * must not free the stream, and must not release frames it did not retain.
+ * must not free the stream, must not release frames it did not retain, and
+ * must not free a history that is being replayed onto the stream (pushes
+ * to it return SSE_E_BUSY until the replay returns).
  */
 typedef int (*sse_writev_fn)(void *user, const sse_iovec *iov, size_t iovcnt,
                              size_t *written);
@@ -161,11 +163,12 @@ typedef int (*sse_write_fn)(void *user, const void *buf, size_t len,
  * allocator (NULL: libc) is copied; every allocation of the stream and of
  * the frames it makes for its own sends goes through it.
  *
- * Memory: an idle stream is one allocation of about 170 bytes on 64-bit
+ * Memory: an idle stream is one allocation of 160 bytes on 64-bit
  * targets (the struct, with room for 4 queued frames inside it) and holds
  * nothing else. A stream with more than 4 frames waiting allocates a queue
- * array (8 bytes per frame, grown by doubling) that it frees when the queue
- * drains. Frames it holds are counted once, however many streams hold them.
+ * array (8 bytes per frame, 16 frames at first, grown by doubling) that it
+ * frees when the queue drains. Frames it holds are counted once, however
+ * many streams hold them.
  *
  * Returns SSE_OK and sets *out, SSE_E_NOMEM, or SSE_E_INVALID_ARGUMENT (out
  * or writev NULL).
@@ -376,8 +379,10 @@ SSE_API void sse_history_free(sse_history *history);
  * duplicate, the newest frame wins at replay). A frame larger than max_bytes
  * is not kept: it still gets its number and counts as evicted at once (so a
  * client that missed it hears SSE_E_EVICTED, never silence).
- * Returns SSE_OK, SSE_E_NOMEM (nothing changed), or SSE_E_INVALID_ARGUMENT
- * (NULL, or a frame without an id).
+ * Returns SSE_OK, SSE_E_NOMEM (nothing changed), SSE_E_BUSY (called from the
+ * write callback of a stream this history is being replayed onto: the
+ * replay lends the kept frames to the callback; nothing changed), or
+ * SSE_E_INVALID_ARGUMENT (NULL, or a frame without an id).
  */
 SSE_API int sse_history_push(sse_history *history, sse_frame *frame,
                              uint64_t *seq);
@@ -387,9 +392,10 @@ SSE_API int sse_history_push(sse_history *history, sse_frame *frame,
  * client's Last-Event-ID, e.g. from sse_http_last_event_id) and queues every
  * newer frame onto stream, in order, all or nothing, without copying. They
  * go out as one send: if the stream was idle, in as few callback calls as a
- * flush makes; if it had bytes pending, they only queue behind them. *pos
- * (pos may be NULL) gets the newest sequence number, the stream's position,
- * on SSE_OK, SSE_E_UNKNOWN_ID and SSE_E_EVICTED.
+ * flush makes, straight from the history (the stream takes references only
+ * to what the callback leaves); if it had bytes pending, they only queue
+ * behind them. *pos (pos may be NULL) gets the newest sequence number, the
+ * stream's position, on SSE_OK, SSE_E_UNKNOWN_ID and SSE_E_EVICTED.
  * Returns:
  *  - SSE_OK: found; the newer frames are queued (none if it is the newest);
  *  - SSE_E_UNKNOWN_ID: no frame has this id (an empty id, an id from another
@@ -408,8 +414,10 @@ SSE_API int sse_history_push(sse_history *history, sse_frame *frame,
  *  - the stream's send errors: SSE_E_NOMEM (nothing queued), SSE_E_CLOSED,
  *    SSE_E_WRITE, SSE_E_BUSY; SSE_E_INVALID_ARGUMENT (history or stream
  *    NULL, last_id NULL with len > 0).
- * The lookup scans from the newest frame back: cost grows with how far
- * behind the client is, at most max_count comparisons.
+ * The lookup compares the 8 newest ids, then, when every id pushed so far
+ * was an increasing decimal number (as above), searches the older frames by
+ * bisection (about log2(max_count) steps); with other ids it scans them from
+ * the newest back (at most max_count comparisons).
  *
  * Hand-over to live frames, without a loss or a duplicate. The history does
  * not broadcast; your publish step does "push, then send to every live

@@ -45,4 +45,11 @@ void bench_die(const char *fmt, ...);
 /* The median of n values (sorts them). */
 double bench_median(double *v, size_t n);
 
+/* Modes of bench_stream.c (streams, frames, history). */
+int bench_broadcast(int argc, char **argv);
+int bench_broadcast_blocked(int argc, char **argv);
+int bench_stream_memory(int argc, char **argv);
+int bench_partial(int argc, char **argv);
+int bench_replay(int argc, char **argv);
+
 #endif /* SSE_BENCH_H */

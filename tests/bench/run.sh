@@ -2,7 +2,8 @@
 # The performance comparison of issue 7 in one go: builds sse-bench (Release,
 # -O2), runs the shared benchmark folder (corpora, line-scan and memcpy
 # limits, eventsource-parser) with sse-bench plugged in, then sse-bench's own
-# modes (1-byte feeds, one huge event, iovec encoding, memory), and prints one
+# modes (1-byte feeds, one huge event, iovec encoding, memory; broadcast,
+# blocked streams, stream memory, partial writes, replay), and prints one
 # table of ratios against the targets.
 #
 # Environment (all optional):
@@ -71,7 +72,7 @@ log "shared benchmarks (SIZE_MIB=$SIZE_MIB REPS=$REPS SKIP='$SKIP')"
   ./run.sh >"$WORK/shared-summary.txt")
 SHARED_RESULTS=$(ls "$WORK"/out/results-*.txt)
 
-log "sse-bench modes: 1-byte feeds, one huge event, iovec encoding, memory"
+log "sse-bench modes: 1-byte feeds, one huge event, iovec encoding, memory, streams"
 OWN=$WORK/own.txt
 {
   echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -81,6 +82,11 @@ OWN=$WORK/own.txt
   "$BENCH" encode-iov "$CORPUS_DIR/encode_payloads.txt" "$REPS"
   "$BENCH" huge "$HUGE_MIB" "$REPS"
   "$BENCH" memory "$CORPUS_DIR/tokens.sse"
+  "$BENCH" broadcast "$REPS"
+  "$BENCH" broadcast-blocked "$REPS"
+  "$BENCH" stream-memory
+  "$BENCH" partial "$REPS"
+  "$BENCH" replay "$REPS"
   echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$OWN"
 

@@ -24,6 +24,8 @@
  *   sse-bench memory [FILE]
  *       Bytes a fresh decoder holds (counting allocator), and with FILE what
  *       it holds after decoding FILE in 64 KiB chunks (buffers it keeps).
+ *   sse-bench broadcast | broadcast-blocked | stream-memory | partial | replay
+ *       Streams, shared frames and the replay history: see bench_stream.c.
  *
  * Exit status: 0 on success, 1 on a failure (bad input, a decode or encode
  * error, a failed check), 2 on bad usage.
@@ -485,6 +487,12 @@ static const mode modes[] = {
     {"encode-iov", "PAYLOAD_FILE REPS", mode_encode_iov},
     {"huge", "[MIB] [REPS]", mode_huge},
     {"memory", "[FILE]", mode_memory},
+    {"broadcast", "[REPS] [MAX_STREAMS] [DELIVERIES]", bench_broadcast},
+    {"broadcast-blocked", "[REPS] [MAX_STREAMS] [DELIVERIES] [QUEUE]",
+     bench_broadcast_blocked},
+    {"stream-memory", "[STREAMS]", bench_stream_memory},
+    {"partial", "[REPS] [FRAMES]", bench_partial},
+    {"replay", "[REPS] [FRAMES] [REPLAYED]", bench_replay},
 };
 
 static int usage(void) {
