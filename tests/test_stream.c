@@ -826,6 +826,21 @@ static void test_bad_arguments(void **state) {
   assert_null(sse_frame_bytes(NULL, &n));
   assert_int_equal(n, 0);
   assert_null(sse_frame_id(NULL, &n));
+  /* the length pointer is optional */
+  assert_null(sse_frame_bytes(NULL, NULL));
+  assert_null(sse_frame_id(NULL, NULL));
+  {
+    sse_frame *idf;
+    sse_event ev = {0};
+    ev.id = "7";
+    ev.id_len = 1;
+    ev.data = "x";
+    ev.data_len = 1;
+    assert_int_equal(sse_frame_new_event(&idf, &ev, NULL), SSE_OK);
+    assert_memory_equal(sse_frame_bytes(idf, NULL), "id: 7\ndata: x\n\n", 15);
+    assert_memory_equal(sse_frame_id(idf, NULL), "7", 1);
+    sse_frame_release(idf);
+  }
 }
 
 /* A long queue: one vectored call per SSE_STREAM_MAX_IOV frames; the plain
