@@ -61,6 +61,9 @@
 #define STREAM_OVH 256
 #define HISTORY_OVH 256
 #define FRAME_OVH 96
+/* The script sends no more than this to one connection (a one-byte replay
+ * can queue a whole history), so the model's copy stays small. */
+#define SENT_MAX ((size_t)2 << 20)
 
 enum op {
   OP_EVENT,       /* send_event; the event's fields (take_event) */
@@ -328,6 +331,11 @@ static size_t pend(const fstream *fs) {
 }
 
 static size_t queued(const fstream *fs) { return fs->nends - fs->qhead; }
+
+/* Whether the script skips a send of `bytes` to this connection. */
+static int over_budget(const fstream *fs, size_t bytes) {
+  return bytes > SENT_MAX - fs->sent.len;
+}
 
 /* Appends the decoder's record of fi as this stream delivers it. */
 static void record(fstream *fs, const finfo *fi) {
@@ -773,7 +781,7 @@ static void op_send_frame(run *r, fstream *fs, int slot) {
   const finfo *fi = r->pool_fi[slot];
   before b;
   int want, got;
-  if (!fs->s)
+  if (!fs->s || (fi && over_budget(fs, fi->len)))
     return;
   snap(fs, &b);
   want = fs->err ? fs->err : !f ? SSE_E_INVALID_ARGUMENT : gate(fs, fi->len);
@@ -801,6 +809,8 @@ static void replay(run *r, fstream *fs, int by_id, const char *id,
   } else {
     for (i = 0; i < n; i++)
       bytes += fis[i]->len;
+    if (over_budget(fs, bytes))
+      return;
     want = gate(fs, bytes);
     if (want == SSE_OK)
       for (i = 0; i < n; i++)
@@ -980,7 +990,7 @@ static void op_open(run *r, fstream *fs, int variant) {
     want = -1000; /* nothing to send: SSE_OK, nothing happens */
   else {
     encode(r, fi);
-    want = gate(fs, fi->len);
+    want = gate(fs, fi->len); /* at most 64 KiB: no budget needed */
   }
   if (want == SSE_OK)
     put(fs, fi);
@@ -1018,6 +1028,8 @@ static void op_private(run *r, fstream *fs, int what, int variant) {
   if (!fs->s)
     return;
   enc = encode(r, fi);
+  if (enc == SSE_OK && over_budget(fs, fi->len))
+    return;
   snap(fs, &b);
   if (fs->err)
     want = fs->err;
