@@ -684,7 +684,9 @@ static SSE__INLINE const char *next_eol(eols *s, const char *p,
 }
 
 /* Long pieces of a data line continued from an earlier chunk: see
- * data_run. n (>= 256) bytes are within the limits. */
+ * data_run. n (>= 256) bytes are within the limits. A failed reserve fails
+ * the decoder, even when the line would have fitted: every NULL from the
+ * allocator is reported. */
 static const char *data_run_long(sse_decoder *d, const char *p, size_t n) {
   sse__buf *b = &d->dbuf;
   size_t room, k;
@@ -693,8 +695,10 @@ static const char *data_run_long(sse_decoder *d, const char *p, size_t n) {
     room = b->cap - b->len;
     if (room < 4096) {
       if (sse__buf_reserve(&d->mem, b, n < 4096 ? n : 4096, d->max_event) !=
-          SSE_OK)
+          SSE_OK) {
+        fail(d, SSE_E_NOMEM);
         break;
+      }
       d->data = b->p;
       room = b->cap - b->len;
     }
@@ -716,8 +720,8 @@ static const char *data_run_long(sse_decoder *d, const char *p, size_t n) {
 /* A data line continued from an earlier chunk, buffered: copies its bytes
  * into dbuf while looking for its end, in one pass, as far as the limits
  * surely allow. Returns where it stopped (the line end, the chunk end, or
- * short of a limit or of memory, which the general path then judges and
- * reports). */
+ * short of a limit, which the general path then judges and reports, or of
+ * memory, with the decoder failed). */
 static SSE__INLINE const char *data_run(sse_decoder *d, const char *p,
                                         const char *end) {
   sse__buf *b = &d->dbuf;
@@ -851,9 +855,11 @@ int sse_decoder_feed(sse_decoder *d, const void *data, size_t len,
   d->busy = 1;
   /* Inside a buffered data line (never at a CR or a BOM): its bytes go
    * straight to dbuf, and run() is needed only past its end. */
-  if (d->line == LINE_DATA && !streaming(d))
+  if (d->line == LINE_DATA && !streaming(d)) {
     p = data_run(d, p, end);
-  if (d->bom < BOM_DONE)
+    rc = d->error;
+  }
+  if (rc == SSE_OK && d->bom < BOM_DONE)
     rc = strip_bom(d, &p, end);
   if (rc == SSE_OK && p < end)
     rc = run(d, &p, end);
