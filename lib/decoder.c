@@ -745,7 +745,9 @@ static SSE__INLINE const char *next_eol(eols *s, const char *p,
 }
 
 /* Long pieces of a data line continued from an earlier chunk: see
- * data_run. n (>= 256) bytes are within the limits. */
+ * data_run. n (>= 256) bytes are within the limits. A failed reserve fails
+ * the decoder, even when the line would have fitted: every NULL from the
+ * allocator is reported. */
 static const char *data_run_long(sse_decoder *d, const char *p, size_t n) {
   sse__buf *b = &d->dbuf;
   size_t room, k;
@@ -779,8 +781,8 @@ static const char *data_run_long(sse_decoder *d, const char *p, size_t n) {
 /* A data line continued from an earlier chunk, buffered: copies its bytes
  * into dbuf while looking for its end, in one pass, as far as the limits
  * surely allow. Returns where it stopped (the line end, the chunk end, or
- * short of a limit or of memory, which the general path then judges and
- * reports). */
+ * short of a limit, which the general path then judges and reports, or of
+ * memory, with the decoder failed). */
 static SSE__INLINE const char *data_run(sse_decoder *d, const char *p,
                                         const char *end) {
   sse__buf *b = &d->dbuf;

@@ -142,7 +142,7 @@ static void sweep(const stream *streams, size_t count) {
       {"tight+skip+utf8", SSE_DECODER_SKIP_OVERSIZE | SSE_DECODER_UTF8, 1, 0,
        3, 24, 40},
   };
-  static const size_t chunks[] = {0, 1, 7, 64};
+  static const size_t chunks[] = {0, 1, 7, 64, 512};
   size_t s, o, c;
   for (s = 0; s < count; s++) {
     size_t n = streams[s].len ? streams[s].len : strlen(streams[s].bytes);

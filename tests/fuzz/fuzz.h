@@ -82,6 +82,19 @@ void fuzz_expect_same(const char *what, const test_log *a, const char *a_name,
  * report, so this is exact). */
 void fuzz_drop_lines(test_log *l, const char *prefix);
 
+/* Records as the harness writes them (harness.h), for a model of what a
+ * decoder must report:
+ *  - fuzz_log_event: "event TYPE|DATA|ID", with the type "message" when
+ *    type is NULL or empty, and CR and CRLF in data turned into LF (what an
+ *    encoded event's data decodes to); id is the last event ID in force;
+ *  - fuzz_log_comments: one "comment LINE" per line of text, split at LF,
+ *    CR and CRLF (an empty text is one empty line), as an encoded comment
+ *    decodes. */
+void fuzz_log_event(test_log *l, const char *type, size_t type_len,
+                    const char *data, size_t data_len, const char *id,
+                    size_t id_len);
+void fuzz_log_comments(test_log *l, const char *text, size_t len);
+
 /* The input being run, for fuzz_fail's hex dump (set by each target). */
 void fuzz_set_input(const uint8_t *data, size_t size);
 

@@ -55,37 +55,6 @@ static int has_eol(const field *f) {
   return 0;
 }
 
-/* Appends s with CR and CRLF turned into LF, as the decoder will see it. */
-static void add_normalized(test_log *l, const char *s, size_t n) {
-  test_log tmp = {0};
-  size_t i;
-  for (i = 0; i < n; i++) {
-    if (s[i] == '\r') {
-      test_log_add(&tmp, "\n", 1);
-      if (i + 1 < n && s[i + 1] == '\n')
-        i++;
-    } else
-      test_log_add(&tmp, s + i, 1);
-  }
-  harness_log_str(l, tmp.p, tmp.len);
-  test_log_free(&tmp);
-}
-
-/* Lines of s split at LF, CR and CRLF (an empty s is one empty line). */
-static void add_comment_lines(test_log *l, const char *s, size_t n) {
-  size_t start = 0, i;
-  for (i = 0; i <= n; i++) {
-    if (i < n && s[i] != '\r' && s[i] != '\n')
-      continue;
-    test_log_add(l, "comment ", 8);
-    harness_log_str(l, s + start, i - start);
-    test_log_add(l, "\n", 1);
-    if (i < n && s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
-      i++;
-    start = i + 1;
-  }
-}
-
 static size_t count_lines(const char *s, size_t n) {
   size_t i, lines = 1;
   for (i = 0; i < n; i++)
@@ -212,7 +181,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       test_log_add(&wire, buf, len);
       free(buf);
       if (run.comments)
-        add_comment_lines(&expect, text.p, text.len);
+        fuzz_log_comments(&expect, text.p, text.len);
     } else {
       field type = {NULL, 0, 0}, id = {NULL, 0, 0}, body = {NULL, 0, 0};
       sse_event ev;
@@ -245,18 +214,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         continue;
       if (id.present)
         last = id;
-      if (body.present) {
-        test_log_add(&expect, "event ", 6);
-        if (type.present && type.len)
-          harness_log_str(&expect, type.p, type.len);
-        else
-          test_log_add(&expect, "message", 7);
-        test_log_add(&expect, "|", 1);
-        add_normalized(&expect, body.p, body.len);
-        test_log_add(&expect, "|", 1);
-        harness_log_str(&expect, last.p, last.len);
-        test_log_add(&expect, "\n", 1);
-      }
+      if (body.present)
+        fuzz_log_event(&expect, ev.type, ev.type_len, body.p, body.len,
+                       last.p, last.len);
     }
   }
   test_log_add(&expect, "last ", 5);

@@ -140,6 +140,49 @@ void fuzz_decoder_setup(fuzz_reader *r, fuzz_setup *s, size_t *cuts) {
   s->run.ncuts = fuzz_plan(plan, s->payload, s->n, cuts);
 }
 
+/* ---- records of a model ------------------------------------------------- */
+
+void fuzz_log_event(test_log *l, const char *type, size_t type_len,
+                    const char *data, size_t data_len, const char *id,
+                    size_t id_len) {
+  char *norm = malloc(data_len ? data_len : 1);
+  size_t i, k = 0;
+  if (!norm)
+    abort();
+  for (i = 0; i < data_len; i++) {
+    norm[k++] = data[i] == '\r' ? '\n' : data[i];
+    if (data[i] == '\r' && i + 1 < data_len && data[i + 1] == '\n')
+      i++;
+  }
+  test_log_add(l, "event ", 6);
+  if (type && type_len)
+    harness_log_str(l, type, type_len);
+  else
+    test_log_add(l, "message", 7);
+  test_log_add(l, "|", 1);
+  harness_log_str(l, norm, k);
+  test_log_add(l, "|", 1);
+  harness_log_str(l, id, id_len);
+  test_log_add(l, "\n", 1);
+  free(norm);
+}
+
+void fuzz_log_comments(test_log *l, const char *s, size_t n) {
+  size_t start = 0, i;
+  if (!s)
+    s = "";
+  for (i = 0; i <= n; i++) {
+    if (i < n && s[i] != '\r' && s[i] != '\n')
+      continue;
+    test_log_add(l, "comment ", 8);
+    harness_log_str(l, s + start, i - start);
+    test_log_add(l, "\n", 1);
+    if (i < n && s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
+      i++;
+    start = i + 1;
+  }
+}
+
 /* ---- reporting ------------------------------------------------------------ */
 
 static const uint8_t *cur_data;

@@ -192,6 +192,229 @@ def roundtrip_seeds(cases):
     return seeds
 
 
+# ---- stream scripts (fuzz_stream.c) ----------------------------------------------
+
+(S_EVENT, S_COMMENT, S_RETRY, S_FRAME, S_SEND, S_BCAST, S_PUSH, S_REPLAY,
+ S_REPLAY_FROM, S_FLUSH, S_TICK, S_OPEN, S_CAP, S_BEAT, S_CLOSE, S_MISC) = range(16)
+# Callback outcomes: accept all, would-block, fail, accept k bytes.
+ALL, AGAIN, FAIL, OVER = 0x00, 0xc0, 0xfa, 0xfd
+
+
+def part(k):
+    assert 0 <= k < 0x60
+    return 0x60 + k
+
+
+def s_op(what, stream=0, var=0):
+    return bytes([what | (stream << 4) | (var << 6)])
+
+
+def s_event(typ=None, id_=None, data=None, auto=0):
+    """The tag and strings of take_event(); auto: a numeric id, skipping
+    auto - 1 numbers."""
+    tag = ((1 if typ is not None else 0) | (2 if id_ is not None else 0) |
+           (4 if data is not None else 0) | (8 | (auto - 1) << 4 if auto else 0))
+    out = bytes([tag])
+    for f in (typ, None if auto else id_, data):
+        if f is not None:
+            out += rt_string(f)
+    return out
+
+
+class Script:
+    """Builds a fuzz_stream input: header, operations forward, and the
+    callback outcomes (in call order) reversed at the end. A wrong guess at
+    when a callback runs only shifts the later outcomes, not the
+    operations."""
+
+    def __init__(self, streams=1, plain=0, hcount=0, hbytes=0, cap=0,
+                 fail_at=0, forever=False):
+        self.head = bytes([(streams - 1) | plain << 2, hcount, hbytes, cap])
+        self.head += struct.pack("<H", fail_at | (0x8000 if forever else 0))
+        self.ops = bytearray()
+        self.cbs = bytearray()
+        self.n = streams
+
+    def op(self, what, stream=0, var=0, args=b"", cbs=()):
+        self.ops += s_op(what, stream, var) + args
+        self.cbs += bytes(cbs)
+        return self
+
+    def event(self, i, cbs=(ALL,), **ev):
+        return self.op(S_EVENT, i, 0, s_event(**ev), cbs)
+
+    def comment(self, i, text, cbs=(ALL,)):
+        return self.op(S_COMMENT, i, 0, rt_string(text), cbs)
+
+    def frame(self, slot, comment=None, **ev):
+        if comment is not None:
+            return self.op(S_FRAME, 1, slot, rt_string(comment))
+        return self.op(S_FRAME, 0, slot, s_event(**ev))
+
+    def flush(self, i, cbs=(ALL,)):
+        return self.op(S_FLUSH, i, 0, b"", cbs)
+
+    def bytes(self):
+        return self.head + bytes(self.ops) + bytes(reversed(self.cbs))
+
+
+def stream_seeds():
+    seeds = []
+    tokens = [b"Hel", b"lo", b",", b" wor", b"ld", b"\\n", b"!"]
+
+    # An LLM answer: preamble (retry 3000, 2 bytes of padding), tokens as
+    # events through short writes and would-blocks, then [DONE] and close.
+    for plain in (0, 1):
+        s = Script(1, plain)
+        s.op(S_OPEN, 0, 1, struct.pack("<H", 3000) + b"\2", [ALL])
+        for k, t in enumerate(tokens):
+            s.event(0, [[ALL], [part(3)], [AGAIN]][k % 3],
+                    data=b'{"choices":[{"delta":{"content":"%s"}}]}' % t)
+            if k % 3:
+                s.flush(0)
+        s.event(0, typ=b"done", data=b"[DONE]")
+        s.op(S_CLOSE)
+        s.event(0, (), data=b"refused")
+        s.flush(0, ())
+        seeds.append(s.bytes())
+
+    # Broadcast with a history: three streams (one plain), numeric ids,
+    # one reader stalled, one slow; a reconnect replays what it missed.
+    for hist in ((0, 0), (4, 8)):
+        s = Script(3, 0b010, hcount=hist[0], hbytes=hist[1])
+        for k in range(10):
+            s.frame(k % 4, typ=b"tick" if k % 2 else None, auto=1,
+                    data=b"payload %d\nline two" % k)
+            s.op(S_PUSH, 0, k % 4)
+            # stream 0 takes all, 1 is stalled (one would-block), 2 slow
+            s.op(S_BCAST, 0, k % 4, b"", [ALL] + ([AGAIN] if k == 0 else []) +
+                 ([part(5)] if k % 4 == 0 else []))
+            if k % 4 == 3:
+                s.flush(2)
+        s.op(S_MISC, 1, 0)  # stream 1 reconnects
+        s.op(S_REPLAY, 1, 2, b"\4", [ALL])  # Last-Event-ID: 4
+        s.op(S_REPLAY, 1, 0, b"\3")  # an id 3 back: frames it already has
+        s.op(S_REPLAY_FROM, 1, 1, b"\0")  # from its position: nothing new
+        s.frame(0, auto=1, data=b"after the hand-over")
+        s.op(S_PUSH, 0, 0)
+        s.op(S_BCAST, 0, 0, b"", [ALL, ALL, ALL])
+        s.op(S_REPLAY, 2, 1, rt_string(b"no-such-id"))
+        s.op(S_REPLAY_FROM, 2, 3, b"\0")  # beyond the newest
+        s.op(S_REPLAY_FROM, 2, 2, b"\0")  # from 0: evicted?
+        seeds.append(s.bytes())
+
+    # Eviction by count and by bytes, ids that stop being increasing
+    # decimals, a frame larger than the history, replays of each kind.
+    for ids in ("numeric", "mixed"):
+        s = Script(2, 0, hcount=4, hbytes=16)  # 4 frames, 512 bytes
+        for k in range(9):
+            if ids == "mixed" and k == 5:
+                s.frame(1, id_=b"abc", data=b"x")
+            elif k == 3:
+                s.frame(1, auto=1, data=b"o" * 600)  # larger than the history
+            else:
+                s.frame(1, auto=1 + k % 2, data=b"d" * (10 * k))
+            s.op(S_PUSH, 0, 1)
+        s.frame(2, comment=b"no id")
+        s.op(S_PUSH, 0, 2)
+        for back in range(6):
+            s.op(S_REPLAY, back % 2, 0, bytes([back]), [ALL])
+        for num in (1, 3, 9, 13, 200):
+            s.op(S_REPLAY, 0, 2, bytes([num]), [AGAIN])
+        s.op(S_REPLAY, 1, 3, b"\1")
+        s.flush(0).flush(1)
+        seeds.append(s.bytes())
+
+    # Overflow: a small cap, a frame too big, the cap lowered under what is
+    # pending, sends refused, the queue still flushed.
+    s = Script(2, 0b01, cap=4)  # 64 bytes
+    s.event(0, [AGAIN], data=b"a" * 20)
+    s.event(0, (), data=b"b" * 20)
+    s.event(0, (), data=b"c" * 40)  # over: the stream is done
+    s.comment(0, b"refused", ())
+    s.flush(0)
+    s.event(1, [part(1)], data=b"fits")
+    s.op(S_CAP, 1, 1, b"\2")
+    s.event(1, (), data=b"over the lowered cap")
+    s.op(S_CAP, 1, 3)
+    s.flush(1)
+    seeds.append(s.bytes())
+
+    # Heartbeats: a short interval, ticks forward and backward, a
+    # keep-alive blocked, one held back by pending bytes, then off.
+    s = Script(1, 0)
+    s.op(S_BEAT, 0, 1, b"\x32")  # 50 ms
+    s.op(S_TICK, 0, 0, b"\0")
+    for delta, cbs in ((10, ()), (40, [ALL]), (60, [AGAIN]), (10, ()), (0, ())):
+        s.op(S_TICK, 0, 0, bytes([delta]), cbs)
+    s.flush(0)
+    s.event(0, [AGAIN], data=b"busy")
+    s.op(S_TICK, 0, 2, b"\1")  # a second later: still busy
+    s.flush(0)
+    s.op(S_TICK, 0, 3, b"\x05")  # an earlier time
+    s.op(S_TICK, 0, 1, b"\0\x40", [ALL])
+    s.op(S_BEAT, 0, 2)
+    s.op(S_TICK, 0, 2, b"\x10")
+    s.op(S_CAP, 0, 1, b"\1")  # a cap below the keep-alive
+    s.op(S_BEAT, 0, 1, b"\1")
+    s.op(S_TICK, 0, 2, b"\x10")
+    seeds.append(s.bytes())
+
+    # Transport failures: an error in mid-frame, a callback reporting more
+    # than offered; every later call refused, nothing written again.
+    for bad in (FAIL, OVER, 0xfb, 0xfc):
+        s = Script(2, 0b10)
+        for i in (0, 1):
+            s.event(i, [part(7)], id_=b"e1", data=b"first event")
+            s.event(i, (), data=b"second")
+            s.flush(i, [bad])
+            s.event(i, (), data=b"after")
+            s.flush(i, ())
+            s.op(S_TICK, i, 2, b"\x20")
+        seeds.append(s.bytes())
+
+    # The preamble's rules: padding, a second open, too much padding,
+    # invalid fields, NULL and multi-line comments, retries.
+    s = Script(3, 0b100)
+    s.op(S_OPEN, 0, 2, struct.pack("<H", 2048), [part(90)])
+    s.op(S_OPEN, 0, 0, b"\2")
+    s.flush(0)
+    s.op(S_OPEN, 1, 2, struct.pack("<H", 0xffff))
+    s.op(S_OPEN, 1, 0, b"\0")
+    s.op(S_OPEN, 1, 1, b"\0\0\1", [ALL])
+    s.op(S_TICK, 2, 0, b"\0")
+    s.op(S_TICK, 2, 2, b"\x20", [ALL])
+    s.op(S_OPEN, 2, 1, struct.pack("<H", 100) + b"\0")
+    s.event(0, (), typ=b"bad\rtype", data=b"x")
+    s.event(0, (), id_=b"nul\0id", data=b"x")
+    s.event(0, id_=b"", data=b"")
+    s.event(0, typ=b"", id_=b"only-id")
+    s.event(0)
+    s.op(S_COMMENT, 0, 1, b"", [ALL])
+    s.comment(0, b"two\r\nlines\rthree")
+    for var, val in ((0, b"\x07"), (1, b"\xff\xff"), (2, b"\xff" * 8), (3, b"")):
+        s.op(S_RETRY, 2, var, val, [ALL])
+    s.op(S_SEND, 1, 3)  # an empty pool slot
+    seeds.append(s.bytes())
+
+    # More than SSE_STREAM_MAX_IOV frames replayed onto an idle stream.
+    s = Script(1, 0, hcount=100)
+    for k in range(80):
+        s.frame(0, auto=1, data=b"%d" % k)
+        s.op(S_PUSH, 0, 0)
+    s.op(S_REPLAY_FROM, 0, 2, b"\0", [ALL, part(9)])
+    seeds.append(s.bytes())
+
+    # Allocation failure at each of the first allocations of the broadcast
+    # scenario, once and for good.
+    bcast = seeds[2]
+    for k in (1, 2, 3, 4, 5, 6, 8, 11, 15, 20, 30):
+        for forever in (0, 1):
+            seeds.append(bcast[:4] + struct.pack(
+                "<H", k | (0x8000 if forever else 0)) + bcast[6:])
+    return seeds
+
+
 # ---- output -----------------------------------------------------------------------
 
 def corpus():
@@ -213,6 +436,7 @@ def corpus():
         "reference": reference,
         "alloc": alloc,
         "roundtrip": roundtrip_seeds(cases),
+        "stream": stream_seeds(),
     }
 
 

@@ -1,0 +1,642 @@
+/*
+ * Allocation failure in the stream object, shared frames and the replay
+ * history, systematically (as tests/test_oom.c does for the decoder): each
+ * scenario, a list of steps over up to three streams, four frame slots and a
+ * history, is run once with a counting allocator, then failing allocation
+ * k = 1, 2, ... until a run makes fewer than k allocations, in two modes:
+ *  - fail once: the step that met the failure returns SSE_E_NOMEM and
+ *    changed nothing (no byte written or queued, pending, state and history
+ *    as before, a failed constructor leaves NULL); retried, it succeeds, and
+ *    the whole run (every step's result, every stream's wire) is identical
+ *    to the run without failure;
+ *  - fail forever: every step that allocates fails with SSE_E_NOMEM, and
+ *    only those steps; steps on objects that could not be made are skipped.
+ * Always: only documented codes; each stream's wire is exactly the frames
+ * whose sends succeeded, in order (expected bytes from the encoder and a
+ * model of the history); after the failures stop, every stream that is
+ * still open drains and takes one more event, and its whole output decodes
+ * cleanly; nothing is live after everything is freed.
+ *
+ * Each scenario runs under every sink pacing (tests/stream_sink.h).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "stream_sink.h"
+
+#define NS 3     /* streams */
+#define NF 4     /* frame slots */
+#define MAXH 64  /* frames pushed to the history in one scenario */
+#define MAXSTEPS 160
+
+enum what {
+  NEW,        /* stream st, vectored callback (n: 1 for the plain one) */
+  FREE,       /* stream st, dropping what it still queues */
+  EVENT,      /* send type/id/data on st */
+  COMMENT,    /* send data as a comment on st */
+  RETRY,      /* send retry n on st */
+  OPEN,       /* preamble: retry n, padding slot */
+  FRAME,      /* shared event frame into slot (data NULL: a comment of id) */
+  SEND,       /* send_frame(slot) on st */
+  RELEASE,    /* drop the slot's frame */
+  HNEW,       /* history of max_count n */
+  PUSH,       /* push slot */
+  REPLAY,     /* replay after id onto st */
+  REPLAY_FROM,/* replay after position n onto st */
+  FLUSH,
+  TICK,       /* tick st at time n */
+  BUDGET,     /* st's sink accepts n more bytes (SIZE_MAX: all) */
+  CAP         /* set_max_pending(st, n) */
+};
+
+typedef struct step {
+  int what, st, slot;
+  const char *type, *id, *data;
+  uint64_t n;
+} step;
+
+/* A frame as the model knows it: its bytes and id. */
+typedef struct mframe {
+  test_log bytes;
+  char id[32];
+} mframe;
+
+typedef struct world {
+  test_alloc *ta;
+  sse_allocator a;
+  int mode;
+  int forever;
+  sink k[NS];
+  sse_stream *s[NS];
+  test_log want[NS]; /* the bytes of every send that succeeded */
+  sse_frame *f[NF];
+  mframe fm[NF];
+  sse_history *h;
+  size_t hmax;
+  mframe pushed[MAXH]; /* the history model: successful pushes */
+  size_t npushed;
+  test_log log; /* one line per step: its result */
+  size_t nomem;
+} world;
+
+static size_t n_scenarios, n_failure_points, n_runs;
+
+/* ---- scenario building --------------------------------------------------- */
+
+typedef struct script {
+  step s[MAXSTEPS];
+  size_t n;
+} script;
+
+static step *add(script *sc, int what, int st) {
+  step *p;
+  assert_true(sc->n < MAXSTEPS);
+  p = &sc->s[sc->n++];
+  memset(p, 0, sizeof *p);
+  p->what = what;
+  p->st = st;
+  return p;
+}
+
+static void add_n(script *sc, int what, int st, uint64_t n) {
+  add(sc, what, st)->n = n;
+}
+
+static void add_event(script *sc, int st, const char *type, const char *id,
+                      const char *data) {
+  step *p = add(sc, EVENT, st);
+  p->type = type;
+  p->id = id;
+  p->data = data;
+}
+
+static void add_frame(script *sc, int slot, const char *id,
+                      const char *data) {
+  step *p = add(sc, FRAME, 0);
+  p->slot = slot;
+  p->id = id;
+  p->data = data;
+}
+
+static void add_slot(script *sc, int what, int st, int slot) {
+  add(sc, what, st)->slot = slot;
+}
+
+static const char *const nums[] = {"1",  "2",  "3",  "4",  "5",  "6",  "7",
+                                   "8",  "9",  "10", "11", "12", "13", "14",
+                                   "15", "16", "17", "18", "19", "20", "21",
+                                   "22", "23", "24", "25"};
+
+/* One stream: preamble, private sends past the inline queue (it grows
+ * twice), a stall, a keep-alive, a big event, the queue grown again after
+ * it was freed, and grown while it wraps around. */
+static void sc_private(script *sc, int plain) {
+  static const char *const words[] = {"zero", "one", "two", "three", "four",
+                                      "five", "six", "seven", "eight"};
+  static char big[3000];
+  step *p;
+  size_t i;
+  memset(big, 'q', sizeof big - 1);
+  add_n(sc, NEW, 0, (uint64_t)plain);
+  add_n(sc, CAP, 0, 16384);
+  p = add(sc, OPEN, 0);
+  p->n = 1500;
+  p->slot = 40;
+  add_n(sc, BUDGET, 0, 10);
+  for (i = 0; i < 9; i++)
+    add_event(sc, 0, i % 3 ? NULL : "t", i % 2 ? nums[i] : NULL, words[i]);
+  p = add(sc, COMMENT, 0);
+  p->data = "a\ncomment";
+  add_n(sc, RETRY, 0, 2500);
+  add_n(sc, BUDGET, 0, SIZE_MAX);
+  add(sc, FLUSH, 0);
+  add_n(sc, TICK, 0, 0);
+  add_n(sc, TICK, 0, 20000); /* a keep-alive: constant storage */
+  add_event(sc, 0, NULL, NULL, big);
+  add_n(sc, BUDGET, 0, 0);
+  for (i = 0; i < 12; i++) {
+    p = add(sc, COMMENT, 0);
+    p->data = words[i % 9];
+  }
+  add_n(sc, BUDGET, 0, SIZE_MAX);
+  add(sc, FLUSH, 0);
+  /* a wrapped ring grows: four frames queued, two written, three more */
+  add_n(sc, BUDGET, 0, 0);
+  for (i = 0; i < 4; i++)
+    add(sc, COMMENT, 0)->data = "x"; /* ": x\n" */
+  add_n(sc, BUDGET, 0, 8);
+  for (i = 0; i < 8; i++)
+    add(sc, FLUSH, 0);
+  add_n(sc, BUDGET, 0, 0);
+  for (i = 0; i < 3; i++)
+    add(sc, COMMENT, 0)->data = words[i];
+  add_n(sc, BUDGET, 0, SIZE_MAX);
+  add(sc, FLUSH, 0);
+}
+
+/* Shared frames to three streams (one plain), one stalled so its queue
+ * grows; a stream freed with frames queued and made again; slots reused. */
+static void sc_broadcast(script *sc) {
+  int i, j;
+  add_n(sc, NEW, 0, 0);
+  add_n(sc, NEW, 1, 1);
+  add_n(sc, NEW, 2, 0);
+  add_n(sc, BUDGET, 1, 0);
+  for (i = 0; i < 12; i++) {
+    int slot = i % NF;
+    if (i == 5) {
+      add_n(sc, BUDGET, 2, 0);
+    } else if (i == 8) {
+      add(sc, FREE, 2);
+      add_n(sc, NEW, 2, 1);
+    }
+    add_frame(sc, slot, i % 4 == 3 ? "a comment" : nums[i],
+              i % 4 == 3 ? NULL : "shared payload");
+    for (j = 0; j < NS; j++)
+      add_slot(sc, SEND, j, slot);
+    if (i % 2)
+      add_slot(sc, RELEASE, 0, slot);
+  }
+  for (j = 0; j < NS; j++) {
+    add_n(sc, BUDGET, j, SIZE_MAX);
+    add(sc, FLUSH, j);
+  }
+}
+
+/* A history of ten frames: pushes grow its ring and evict; replays by id
+ * and by position onto idle and busy streams (the busy queue grows),
+ * unknown and evicted ids. */
+static void sc_history(script *sc) {
+  step *p;
+  int i;
+  add_n(sc, HNEW, 0, 10);
+  add_n(sc, NEW, 0, 0);
+  for (i = 0; i < 20; i++) {
+    add_frame(sc, i % 2, nums[i], i % 3 ? "update" : "another\nupdate");
+    add_slot(sc, PUSH, 0, i % 2);
+    add_slot(sc, SEND, 0, i % 2);
+  }
+  add_slot(sc, RELEASE, 0, 0);
+  add_n(sc, NEW, 1, 0);
+  p = add(sc, REPLAY, 1);
+  p->id = "15";
+  add_n(sc, NEW, 2, 1);
+  add_n(sc, BUDGET, 2, 0);
+  add_event(sc, 2, "before", NULL, "the replay");
+  p = add(sc, REPLAY, 2);
+  p->id = "12";
+  p = add(sc, REPLAY, 1);
+  p->id = "3";
+  p = add(sc, REPLAY, 1);
+  p->id = "zzz";
+  add_n(sc, REPLAY_FROM, 1, 18);
+  add_n(sc, REPLAY_FROM, 1, 2);
+  for (i = 20; i < 25; i++) {
+    add_frame(sc, 2, nums[i], "live");
+    add_slot(sc, PUSH, 0, 2);
+    add_slot(sc, SEND, 1, 2);
+    add_slot(sc, SEND, 2, 2);
+  }
+  add_n(sc, BUDGET, 2, SIZE_MAX);
+  add(sc, FLUSH, 2);
+}
+
+/* ---- running ---------------------------------------------------------------- */
+
+static int failed_since(const world *w, size_t before) {
+  const test_alloc *t = w->ta;
+  if (!t->fail_at || t->calls == before)
+    return 0;
+  return t->fail_forever ? t->calls >= t->fail_at
+                         : before < t->fail_at && t->fail_at <= t->calls;
+}
+
+static void frame_bytes(mframe *m, const sse_frame *f) {
+  size_t n, idn;
+  const char *p = sse_frame_bytes(f, &n), *id = sse_frame_id(f, &idn);
+  m->bytes.len = 0;
+  test_log_add(&m->bytes, p, n);
+  assert_true(idn < sizeof m->id);
+  memcpy(m->id, id ? id : "", idn);
+  m->id[idn] = 0;
+}
+
+static void open_bytes(test_log *l, uint64_t retry, size_t padding) {
+  size_t i;
+  if (padding) {
+    test_log_add(l, ":", 1);
+    for (i = 2; i < padding; i++)
+      test_log_add(l, " ", 1);
+    test_log_add(l, "\n", 1);
+  }
+  if (retry)
+    enc_retry(l, retry);
+}
+
+/* Index of the first pushed frame kept (the history keeps the newest
+ * hmax). */
+static size_t kept_from(const world *w) {
+  return w->npushed > w->hmax ? w->npushed - w->hmax : 0;
+}
+
+/* The bytes a replay after pushed frame `after` (exclusive) queues. */
+static void replay_bytes(const world *w, size_t from, test_log *l) {
+  size_t i;
+  for (i = from; i < w->npushed; i++)
+    test_log_add(l, w->pushed[i].bytes.p, w->pushed[i].bytes.len);
+}
+
+/* Runs one step; appends to want what a success sends. Returns the code,
+ * or 1 when the step was skipped (its object does not exist). */
+static int exec(world *w, const step *p, test_log *add_bytes) {
+  sse_stream *s = w->s[p->st];
+  sse_event ev = mk_event(p->type, p->id, p->data);
+  int rc;
+  switch (p->what) {
+  case NEW:
+    assert_null(s);
+    sink_init(&w->k[p->st], w->mode, (int)p->n);
+    rc = sink_stream_new(&w->k[p->st], &w->a, &w->s[p->st]);
+    assert_true((rc == SSE_OK) == (w->s[p->st] != NULL));
+    if (rc != SSE_OK)
+      sink_free(&w->k[p->st]);
+    return rc;
+  case FREE:
+    if (!s)
+      return 1;
+    /* what it wrote is a prefix of what it accepted */
+    assert_true(w->k[p->st].wire.len <= w->want[p->st].len);
+    if (w->k[p->st].wire.len)
+      assert_memory_equal(w->k[p->st].wire.p, w->want[p->st].p,
+                          w->k[p->st].wire.len);
+    sse_stream_free(s);
+    w->s[p->st] = NULL;
+    sink_free(&w->k[p->st]);
+    w->want[p->st].len = 0;
+    return SSE_OK;
+  case FRAME: { /* the slot keeps its frame if this one cannot be made */
+    sse_frame *f = (sse_frame *)&rc; /* must be set to NULL on failure */
+    if (p->data)
+      rc = sse_frame_new_event(&f, &ev, &w->a);
+    else
+      rc = sse_frame_new_comment(&f, p->id, strlen(p->id), &w->a);
+    assert_true((rc == SSE_OK) == (f != NULL));
+    if (rc == SSE_OK) {
+      sse_frame_release(w->f[p->slot]);
+      w->f[p->slot] = f;
+      frame_bytes(&w->fm[p->slot], f);
+    }
+    return rc;
+  }
+  case RELEASE:
+    sse_frame_release(w->f[p->slot]);
+    w->f[p->slot] = NULL;
+    return SSE_OK;
+  case HNEW:
+    w->h = (sse_history *)&rc;
+    rc = sse_history_new(&w->h, (size_t)p->n, 0, &w->a);
+    assert_true((rc == SSE_OK) == (w->h != NULL));
+    w->hmax = (size_t)p->n;
+    return rc;
+  case PUSH: {
+    uint64_t first, last, first2, last2;
+    size_t bytes;
+    if (!w->h || !w->f[p->slot])
+      return 1;
+    bytes = sse_history_range(w->h, &first, &last);
+    rc = sse_history_push(w->h, w->f[p->slot], NULL);
+    if (rc == SSE_OK) {
+      assert_true(w->npushed < MAXH);
+      frame_bytes(&w->pushed[w->npushed++], w->f[p->slot]);
+    } else {
+      assert_int_equal(sse_history_range(w->h, &first2, &last2), bytes);
+      assert_true(first == first2 && last == last2);
+    }
+    return rc;
+  }
+  default:
+    break;
+  }
+  if (!s)
+    return 1;
+  switch (p->what) {
+  case EVENT:
+    enc_event(add_bytes, p->type, p->id, p->data);
+    return sse_stream_send_event(s, &ev);
+  case COMMENT:
+    enc_comment(add_bytes, p->data);
+    return sse_stream_send_comment(s, p->data, strlen(p->data));
+  case RETRY:
+    enc_retry(add_bytes, p->n);
+    return sse_stream_send_retry(s, p->n);
+  case OPEN:
+    open_bytes(add_bytes, p->n, (size_t)p->slot);
+    return sse_stream_open(s, p->n, (size_t)p->slot);
+  case SEND:
+    if (!w->f[p->slot])
+      return 1;
+    test_log_add(add_bytes, w->fm[p->slot].bytes.p, w->fm[p->slot].bytes.len);
+    return sse_stream_send_frame(s, w->f[p->slot]);
+  case REPLAY:
+  case REPLAY_FROM: {
+    size_t i, from = kept_from(w);
+    uint64_t pos = 0;
+    int found = 0;
+    if (!w->h)
+      return 1;
+    if (p->what == REPLAY) {
+      for (i = w->npushed; i-- > from;)
+        if (!strcmp(w->pushed[i].id, p->id)) {
+          found = 1;
+          replay_bytes(w, i + 1, add_bytes);
+          break;
+        }
+      rc = sse_history_replay(w->h, s, p->id, strlen(p->id), &pos);
+    } else {
+      /* position n: the first n frames pushed were given */
+      found = p->n >= from && p->n <= w->npushed;
+      if (found)
+        replay_bytes(w, (size_t)p->n, add_bytes);
+      rc = sse_history_replay_from(w->h, s, p->n, &pos);
+    }
+    if (!found)
+      assert_true(rc == SSE_E_UNKNOWN_ID || rc == SSE_E_EVICTED ||
+                  rc == SSE_E_INVALID_ARGUMENT);
+    else
+      assert_true(rc == SSE_OK || rc == SSE_E_NOMEM);
+    if (rc == SSE_OK || rc == SSE_E_UNKNOWN_ID || rc == SSE_E_EVICTED)
+      assert_int_equal(pos, w->npushed);
+    return rc;
+  }
+  case FLUSH:
+    return sse_stream_flush(s);
+  case TICK: {
+    size_t before = w->k[p->st].wire.len + sse_stream_pending(s);
+    rc = sse_stream_tick(s, p->n, NULL);
+    if (w->k[p->st].wire.len + sse_stream_pending(s) - before == 2)
+      test_log_add(add_bytes, ":\n", 2);
+    else
+      assert_int_equal(w->k[p->st].wire.len + sse_stream_pending(s), before);
+    return rc;
+  }
+  case BUDGET:
+    w->k[p->st].budget = (size_t)p->n;
+    return SSE_OK;
+  case CAP:
+    return sse_stream_set_max_pending(s, (size_t)p->n);
+  default:
+    fail_msg("unknown step %d", p->what);
+    return 0;
+  }
+}
+
+/* One step with the failure checks; logs its result. */
+static void run_step(world *w, size_t i, const step *p) {
+  sse_stream *s = w->s[p->st];
+  size_t pending = s ? sse_stream_pending(s) : 0;
+  size_t wire = w->k[p->st].wire.len, calls = w->k[p->st].calls;
+  size_t live = w->ta->live, allocs = w->ta->calls;
+  int err = s ? sse_stream_error(s) : 0;
+  test_log bytes = {0};
+  int rc = exec(w, p, &bytes);
+  if (failed_since(w, allocs)) {
+    if (rc != SSE_E_NOMEM)
+      fail_msg("step %zu (%d): an allocation failed, the result is %d", i,
+               p->what, rc);
+    w->nomem++;
+    /* nothing changed */
+    assert_int_equal(w->ta->live, live);
+    if (s && w->s[p->st]) {
+      assert_int_equal(sse_stream_pending(s), pending);
+      assert_int_equal(sse_stream_error(s), err);
+      assert_int_equal(w->k[p->st].wire.len, wire);
+      assert_int_equal(w->k[p->st].calls, calls);
+    }
+    if (!w->forever) { /* a retry succeeds */
+      bytes.len = 0;
+      allocs = w->ta->calls;
+      rc = exec(w, p, &bytes);
+      assert_false(failed_since(w, allocs));
+    }
+  } else if (rc == SSE_E_NOMEM)
+    fail_msg("step %zu (%d): SSE_E_NOMEM without a failed allocation", i,
+             p->what);
+  if (rc == SSE_OK && s && p->what != FREE)
+    test_log_add(&w->want[p->st], bytes.p, bytes.len);
+  test_log_printf(&w->log, "%zu %d\n", i, rc);
+  test_log_free(&bytes);
+}
+
+/* After the failures stop: every open stream drains, takes one more event
+ * and flushes it; its wire is exactly what it accepted and decodes
+ * cleanly. Then everything is freed. */
+static void finish(world *w) {
+  int j;
+  w->ta->fail_at = 0;
+  for (j = 0; j < NS; j++) {
+    sse_stream *s = w->s[j];
+    test_run run = {0};
+    test_log got;
+    sse_event ev = mk_event("after", "z", "still usable");
+    if (!s)
+      continue;
+    w->k[j].budget = SIZE_MAX;
+    sink_drain(s, &w->k[j]);
+    if (sse_stream_error(s) == SSE_OK) {
+      assert_int_equal(sse_stream_send_event(s, &ev), SSE_OK);
+      enc_event(&w->want[j], "after", "z", "still usable");
+      sink_drain(s, &w->k[j]);
+    }
+    sink_expect(&w->k[j], w->want[j].p, w->want[j].len);
+    run.finish = 1;
+    got = test_decode(&run, w->k[j].wire.p ? w->k[j].wire.p : "",
+                      w->k[j].wire.len, 0);
+    assert_non_null(strstr(got.p, "result 0\n"));
+    test_log_free(&got);
+    sse_stream_free(s);
+    sink_free(&w->k[j]);
+  }
+  for (j = 0; j < NF; j++)
+    sse_frame_release(w->f[j]);
+  sse_history_free(w->h);
+  assert_int_equal(w->ta->live, 0);
+  assert_int_equal(w->ta->live_bytes, 0);
+}
+
+static void world_free(world *w) {
+  int j;
+  for (j = 0; j < NS; j++)
+    test_log_free(&w->want[j]);
+  for (j = 0; j < NF; j++)
+    test_log_free(&w->fm[j].bytes);
+  for (j = 0; j < MAXH; j++)
+    test_log_free(&w->pushed[j].bytes);
+  test_log_free(&w->log);
+}
+
+/* Runs the script; returns the allocations made. */
+static size_t run(const script *sc, int mode, size_t fail_at, int forever,
+                  test_log *log, test_log *wires, size_t *nomem) {
+  test_alloc ta;
+  world *w = calloc(1, sizeof *w);
+  size_t i, made;
+  int j;
+  assert_non_null(w);
+  memset(&ta, 0, sizeof ta);
+  ta.fail_at = fail_at;
+  ta.fail_forever = forever;
+  w->ta = &ta;
+  w->a = test_alloc_hooks(&ta);
+  w->mode = mode;
+  w->forever = forever;
+  for (j = 0; j < NS; j++)
+    sink_init(&w->k[j], mode, 0);
+  for (i = 0; i < sc->n; i++)
+    run_step(w, i, &sc->s[i]);
+  made = ta.calls; /* the steps' allocations, not the final checks' */
+  for (j = 0; j < NS; j++)
+    if (wires && w->s[j])
+      test_log_add(&wires[j], w->want[j].p, w->want[j].len);
+  finish(w);
+  if (log)
+    test_log_add(log, w->log.p, w->log.len);
+  *nomem = w->nomem;
+  world_free(w);
+  free(w);
+  return made;
+}
+
+static void sweep(const char *name, const script *sc) {
+  int mode;
+  for (mode = 0; mode < SINK_MODES; mode++) {
+    test_log want = {0}, want_wire[NS] = {{0}};
+    size_t calls, k, nomem = 0;
+    int j;
+    calls = run(sc, mode, 0, 0, &want, want_wire, &nomem);
+    assert_int_equal(nomem, 0);
+    assert_true(calls >= 4);
+    n_scenarios++;
+    for (k = 1; k <= calls + 1; k++) {
+      test_log got = {0}, wire[NS] = {{0}};
+      size_t made;
+      made = run(sc, mode, k, 0, &got, wire, &nomem);
+      if (k <= calls) {
+        if (nomem != 1)
+          fail_msg("%s, mode %d: failing allocation %zu once gave %zu "
+                   "SSE_E_NOMEM",
+                   name, mode, k, nomem);
+        assert_true(made > calls); /* the step retried */
+      }
+      assert_string_equal(got.p, want.p);
+      for (j = 0; j < NS; j++) {
+        assert_int_equal(wire[j].len, want_wire[j].len);
+        if (wire[j].len)
+          assert_memory_equal(wire[j].p, want_wire[j].p, wire[j].len);
+        test_log_free(&wire[j]);
+      }
+      test_log_free(&got);
+      run(sc, mode, k, 1, NULL, NULL, &nomem);
+      if (k <= calls)
+        assert_true(nomem >= 1);
+      n_runs += 2;
+      n_failure_points += k <= calls;
+    }
+    for (j = 0; j < NS; j++)
+      test_log_free(&want_wire[j]);
+    test_log_free(&want);
+  }
+}
+
+static void oom_private_sends(void **state) {
+  script *sc = calloc(1, sizeof *sc);
+  (void)state;
+  assert_non_null(sc);
+  sc_private(sc, 0);
+  sweep("private sends, vectored", sc);
+  sc->n = 0;
+  sc_private(sc, 1);
+  sweep("private sends, plain", sc);
+  free(sc);
+}
+
+static void oom_broadcast(void **state) {
+  script *sc = calloc(1, sizeof *sc);
+  (void)state;
+  assert_non_null(sc);
+  sc_broadcast(sc);
+  sweep("broadcast", sc);
+  free(sc);
+}
+
+static void oom_history(void **state) {
+  script *sc = calloc(1, sizeof *sc);
+  (void)state;
+  assert_non_null(sc);
+  sc_history(sc);
+  sweep("history", sc);
+  free(sc);
+}
+
+static int report(void **state) {
+  (void)state;
+  printf("stream oom: %zu scenario runs, %zu failure points, %zu runs (once "
+         "+ forever), 0 leaks\n",
+         n_scenarios, n_failure_points, n_runs);
+  return 0;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(oom_private_sends),
+      cmocka_unit_test(oom_broadcast),
+      cmocka_unit_test(oom_history),
+  };
+  return cmocka_run_group_tests(tests, NULL, report);
+}
