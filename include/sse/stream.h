@@ -89,13 +89,15 @@ SSE_API sse_frame *sse_frame_retain(sse_frame *frame);
  * creator may release it as soon as it has handed the frame out. */
 SSE_API void sse_frame_release(sse_frame *frame);
 
-/* The frame's encoded bytes (never NULL for a valid frame); *len (not NULL)
- * gets their count. Valid as long as you hold a reference. */
+/* The frame's encoded bytes (never NULL for a valid frame; NULL for a NULL
+ * frame); *len gets their count (len may be NULL). Valid as long as you
+ * hold a reference. */
 SSE_API const char *sse_frame_bytes(const sse_frame *frame, size_t *len);
 
 /* The event's id as given to sse_frame_new_event (not NUL-terminated), or
- * NULL when the frame has none (a comment, or an event without an id); *len
- * (not NULL) gets its length. Valid as long as you hold a reference. */
+ * NULL when the frame has none (a comment, an event without an id, or a NULL
+ * frame); *len gets its length (len may be NULL). Valid as long as you hold
+ * a reference. */
 SSE_API const char *sse_frame_id(const sse_frame *frame, size_t *len);
 
 /* Nonzero when frame reference counts are atomic in this build (see the
