@@ -95,7 +95,7 @@ static int check_stream(size_t step) {
 }
 
 static int check_round_trip(void) {
-  sse_event ev;
+  sse_message ev;
   char buf[128];
   size_t len = 0;
   seen s;
