@@ -6,9 +6,15 @@
 #  - the static library holds no writable data (no global mutable state);
 #  - every public header compiles alone as C99 and as C++11 (extern "C"
 #    links), warning-free, includes only standard or public headers, and
-#    documents every declaration with a comment.
+#    documents every declaration with a comment;
+#  - the ABI has not changed incompatibly since the committed baseline
+#    lib/abi/libsse.so.<major>.abi (libabigail's abidiff on a -g build; see
+#    .ci/abi-baseline.sh): removed or changed functions, variables or public
+#    types fail, additions are printed. lib/abi/libsse.abignore lists the
+#    changes that are compatible by the headers' rules (members appended to
+#    sse_event, which only the library allocates).
 set -euo pipefail
-sh .ci/deps g++ binutils
+sh .ci/deps g++ binutils abigail-tools
 start=$(date +%s)
 build="build-abi"
 tmp=$(mktemp -d)
@@ -161,6 +167,43 @@ if g++ "${cxxflags[@]}" -Iinclude "$tmp/link.cpp" "$ar" -o "$tmp/link"; then
   "$tmp/link" || fail "the C++ program linked against libsse.a failed"
 else
   fail "a C++ program does not link against libsse.a (extern \"C\"?)"
+fi
+
+# --- the ABI against the committed baseline ----------------------------------
+baseline=lib/abi/libsse.so.$major.abi
+regen="bash .ci/abi-baseline.sh, review 'git diff $baseline' and commit it"
+if [ ! -f "$baseline" ]; then
+  if [ "$major" = 0 ]; then
+    echo "abidiff: no $baseline: a 0.x version promises no ABI (1.x is checked against lib/abi/libsse.so.1.abi)"
+  else
+    fail "no ABI baseline $baseline for libsse.so.$major: create it with $regen"
+  fi
+elif ! bash .ci/abi-baseline.sh --out "$tmp/current.abi" >/dev/null; then
+  fail "the ABI of the -g build could not be written (bash .ci/abi-baseline.sh --out FILE)"
+else
+  abi=(abidiff --no-default-suppression --suppressions lib/abi/libsse.abignore
+       "$baseline" "$tmp/current.abi")
+  # Exit status bits: 1 error, 2 usage error, 4 a change, 8 an incompatible
+  # change (a removed symbol, another soname). abidiff flags a function whose
+  # parameter or return type changed only with 4, like an added function:
+  # the second run leaves the additions out, so 4 there is such a change.
+  rc=0; "${abi[@]}" >"$tmp/abidiff" 2>&1 || rc=$?
+  rc_changed=0; "${abi[@]}" --no-added-syms >/dev/null 2>&1 || rc_changed=$?
+  summary=$(grep -E '^(Functions|Variables) changes summary' "$tmp/abidiff" | tr '\n' ' ' || true)
+  stale="If $(sed -n 's/^#define SSE_VERSION_STRING "\(.*\)"/\1/p' include/sse/common.h) is not released yet and the change is meant, regenerate the baseline: $regen. A released ABI must not change: restore it, or start a new major version."
+  if [ $((rc & 3)) -ne 0 ] || [ $((rc_changed & 3)) -ne 0 ]; then
+    cat "$tmp/abidiff" >&2
+    fail "abidiff could not compare $baseline with the library (exit $rc, $rc_changed); if the baseline is from another libabigail or is damaged, regenerate it: $regen"
+  elif [ $((rc & 8)) -ne 0 ] || [ $((rc_changed & 4)) -ne 0 ]; then
+    sed 's/^/  /' "$tmp/abidiff" >&2
+    fail "the ABI of libsse.so.$major is incompatible with $baseline: $summary
+  $stale"
+  elif [ $((rc & 4)) -ne 0 ]; then
+    echo "abidiff: compatible with $baseline; additions (regenerate the baseline to include them: $regen):"
+    sed -n '/^[0-9]* Added/,$p' "$tmp/abidiff" | sed 's/^/  /'
+  else
+    echo "abidiff: libsse.so.$major is the ABI of $baseline ($(grep -c '<elf-symbol ' "$baseline") symbols)"
+  fi
 fi
 
 echo "abi check: $((  $(date +%s) - start ))s, $fails failure(s)"
