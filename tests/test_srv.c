@@ -1,9 +1,9 @@
-/* examples/common/srv.c, the HTTP/epoll core of sse-demo and sse-hub: the
+/* examples/hub/srv.c, the HTTP/epoll core of sse-demo and sse-hub: the
  * request parser and its limits, query parameters, and the fan-out walk
  * (frames arriving mid-walk, subscribers leaving and joining mid-walk, the
  * ring overflowing), driven directly over socketpairs. The programs
  * themselves are tested end to end in tests/e2e. */
-#include "../examples/common/srv.c" /* first: it defines _GNU_SOURCE */
+#include "../examples/hub/srv.c" /* first: it defines _GNU_SOURCE */
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -7,7 +7,7 @@
  *                  answers 202 with the event's id
  *   GET  /stats    counters, as JSON
  *
- * One thread and one epoll loop (examples/common/srv.c). Each event is
+ * One thread and one epoll loop (srv.c). Each event is
  * encoded once into an sse_frame, kept in an sse_history and queued on
  * every subscriber's stream by reference; a subscriber that is behind gets
  * several events in one writev. A subscriber whose unsent bytes would pass
