@@ -443,6 +443,11 @@ void srv_respond(srv_conn *c, int status, const char *extra,
   respond(c, status, extra, ctype, body, len, 0);
 }
 
+void srv_respond_close(srv_conn *c, int status, const char *extra,
+                       const char *ctype, const char *body, size_t len) {
+  respond(c, status, extra, ctype, body, len, 1);
+}
+
 void srv_error(srv_conn *c, int status) {
   char body[64];
   int n = snprintf(body, sizeof body, "%d %s\n", status, reason(status));
@@ -1514,7 +1519,13 @@ static int hexval(int ch) {
 
 long srv_query_param(const char *query, size_t query_len, const char *name,
                      char *buf, size_t cap) {
-  size_t nlen = strlen(name), i = 0;
+  size_t from = 0;
+  return srv_query_next(query, query_len, name, &from, buf, cap);
+}
+
+long srv_query_next(const char *query, size_t query_len, const char *name,
+                    size_t *from, char *buf, size_t cap) {
+  size_t nlen = strlen(name), i = *from;
   while (query && i < query_len) {
     const char *seg = query + i, *amp, *eq, *v, *ve;
     size_t seg_len, n = 0;
@@ -1526,6 +1537,7 @@ long srv_query_param(const char *query, size_t query_len, const char *name,
         memcmp(seg, name, nlen) != 0)
       continue;
     ve = seg + seg_len;
+    *from = i;
     for (v = eq ? eq + 1 : ve; v < ve; v++) {
       int ch = (unsigned char)*v;
       if (ch == '+') {
@@ -1543,6 +1555,7 @@ long srv_query_param(const char *query, size_t query_len, const char *name,
     }
     return (long)n;
   }
+  *from = query_len;
   return -1;
 }
 

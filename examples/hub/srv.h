@@ -169,6 +169,10 @@ void srv_set_timer(srv *s, uint64_t when_ms);
 void srv_respond(srv_conn *c, int status, const char *extra,
                  const char *ctype, const char *body, size_t len);
 
+/* srv_respond, then closes the connection (lingering close). */
+void srv_respond_close(srv_conn *c, int status, const char *extra,
+                       const char *ctype, const char *body, size_t len);
+
 /* Answers the current request with an error status and a one-line text
  * body, then closes the connection (lingering close). */
 void srv_error(srv_conn *c, int status);
@@ -252,6 +256,12 @@ const srv_counters *srv_get_counters(const srv *s);
  */
 long srv_query_param(const char *query, size_t query_len, const char *name,
                      char *buf, size_t cap);
+
+/* As srv_query_param, for a repeated parameter: searches from *from (start
+ * at 0) and moves *from past the occurrence found (to query_len when there
+ * is none: -1). */
+long srv_query_next(const char *query, size_t query_len, const char *name,
+                    size_t *from, char *buf, size_t cap);
 
 /* The Last-Event-ID of a subscribe request: the field when present, else
  * the lastEventId query parameter (EventSource polyfills that cannot set

@@ -136,6 +136,12 @@ def subscribed(port, n):
              "%d subscriber(s)" % n)
 
 
+def Hub(exe, *args, **kw):
+    """sse-hub with ids from 1 (--first-id 1), so that tests can name them;
+    the default (the wall clock in microseconds) is tested by restart_ids."""
+    return Server(exe, "--first-id", "1", *args, **kw)
+
+
 def ev(id, data, type="message"):
     return {"type": type, "id": id, "data": data}
 
@@ -145,7 +151,7 @@ def publish_receive(hub_exe):
     """Published events reach a curl subscriber with their types, ids and
     (multi-line, empty) data; ids increase, and a larger numeric id given
     by the publisher moves the numbering on."""
-    with Server(hub_exe) as hub:
+    with Hub(hub_exe) as hub:
         sub = Curl(hub.base + "/events")
         subscribed(hub.port, 1)
         sent = [
@@ -183,16 +189,16 @@ def publish_receive(hub_exe):
 @scenario
 def replay(hub_exe):
     """Last-Event-ID (and ?lastEventId=) replays what was missed from the
-    history, then live events; an evicted id replays all that is kept; an
-    unknown id gets live events only."""
-    with Server(hub_exe, "--history", "5") as hub:
+    history, then live events; an evicted or unknown id gets the resync
+    event (its id: the newest event's), then live events."""
+    with Hub(hub_exe, "--history", "5") as hub:
         for i in range(1, 9):
             check(publish_curl(hub.port, "event %d" % i)[0] == 202, "publish")
         cases = [
             (["-H", "Last-Event-ID: 5"], "", ["6", "7", "8"]),
             ([], "?lastEventId=6", ["7", "8"]),
-            (["-H", "Last-Event-ID: 2"], "", ["4", "5", "6", "7", "8"]),
-            (["-H", "Last-Event-ID: nope"], "", []),
+            (["-H", "Last-Event-ID: 2"], "", ["8"]),
+            (["-H", "Last-Event-ID: nope"], "", ["8"]),
             (["-H", "Last-Event-ID: 8"], "", []),
         ]
         subs = [Curl(hub.base + "/events" + q, *args) for args, q, _ in cases]
@@ -208,7 +214,17 @@ def replay(hub_exe):
             got = [e["id"] for e in sub.events()]
             check(got == want + ["9"], "%r: got ids %r, expected %r"
                   % (args or q, got, want + ["9"]))
-            check(all(e["data"] == "event " + e["id"] for e in sub.events()),
+            want_first = None
+            if args and args[1] in ("Last-Event-ID: 2", "Last-Event-ID: nope"):
+                last = args[1].split(": ")[1]
+                want_first = ev("8", json.dumps(
+                    {"reason": "evicted" if last == "2" else "unknown",
+                     "last_event_id": last}, separators=(",", ":")),
+                    "sse-resync")
+                check(sub.events()[0] == want_first,
+                      "resync event: %r" % sub.events()[0])
+            check(all(e["data"] == "event " + e["id"]
+                      for e in sub.events()[1 if want_first else 0:]),
                   "replayed data")
 
 
@@ -219,7 +235,7 @@ def slow_consumer(hub_exe):
     The publisher keeps at most two events ahead of the curl subscriber, so
     that one can never fall --max-pending behind, however busy the machine."""
     size = 16384
-    with Server(hub_exe, "--max-pending", "262144", "--max-body", "20000") as hub:
+    with Hub(hub_exe, "--max-pending", "262144", "--max-body", "20000") as hub:
         slow = socket.socket()
         slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         slow.connect(("127.0.0.1", hub.port))
@@ -365,7 +381,7 @@ def malformed(hub_exe):
     """Malformed and oversized requests get 400/404/405/411/413/414/417/431/
     505 and (for errors) a closed connection; slow heads get 408; random
     garbage never crashes or stalls the hub."""
-    with Server(hub_exe, "--request-timeout-ms", "500") as hub:
+    with Hub(hub_exe, "--request-timeout-ms", "500") as hub:
         for name, raw, want in BAD:
             with socket.create_connection(("127.0.0.1", hub.port), timeout=5) as s:
                 s.sendall(raw)
@@ -454,7 +470,7 @@ def many_subscribers(hub_exe):
         if hard != resource.RLIM_INFINITY and hard < want:
             skip("RLIMIT_NOFILE hard limit %d is below %d" % (hard, want))
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    with Server(hub_exe) as hub:
+    with Hub(hub_exe) as hub:
         rss0 = hub.rss_kb()
         t0 = time.monotonic()
         sel = selectors.DefaultSelector()
@@ -513,7 +529,7 @@ def burst_churn(hub_exe):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < n + 200:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(n + 200, hard), hard))
-    with Server(hub_exe) as hub:
+    with Hub(hub_exe) as hub:
         sel = selectors.DefaultSelector()
         socks = []
         for i in range(n):
@@ -577,7 +593,7 @@ def burst_churn(hub_exe):
 def heartbeat_shutdown(hub_exe):
     """Idle streams get keep-alive comments every --heartbeat-ms; SIGTERM
     ends the hub gracefully (status 0) and closes the streams."""
-    hub = Server(hub_exe, "--heartbeat-ms", "200", "--retry-ms", "1500")
+    hub = Hub(hub_exe, "--heartbeat-ms", "200", "--retry-ms", "1500")
     try:
         sub = Curl(hub.base + "/events")
         subscribed(hub.port, 1)
