@@ -623,8 +623,8 @@ def get(port, path, headers=b"", admin=False):
                    + headers + b"Connection: close\r\n\r\n")
 
 
-def post(port, path, body=b"", headers=b""):
-    return request(port, b"POST " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+def post(port, path, body=b"", headers=b"", host=b"127.0.0.1"):
+    return request(port, b"POST " + path.encode() + b" HTTP/1.1\r\nHost: " + host + b"\r\n"
                    + headers + b"Content-Length: %d\r\nConnection: close\r\n\r\n"
                    % len(body) + body)
 
@@ -847,6 +847,307 @@ def topics(hub_exe):
               "--resync-event: %r" % body)
         for q in ["?topic=", "?topic=%0a", "?" + "&".join(["topic=t%d" % i for i in range(17)])]:
             check(get(hub.port, "/events" + q)[0] == 400, "bad topics %r" % q[:30])
+
+
+def b64u(b):
+    import base64
+    return base64.urlsafe_b64encode(b).rstrip(b"=")
+
+
+def der_to_raw(der):
+    """An ECDSA signature in DER (openssl dgst) as JWS wants it: r || s."""
+    i = 2 if der[1] < 0x80 else 3
+    out = b""
+    for _ in range(2):
+        n = der[i + 1]
+        out += der[i + 2:i + 2 + n].lstrip(b"\0").rjust(32, b"\0")
+        i += 2 + n
+    return out
+
+
+def make_token(claims, key, alg="HS256", header=None):
+    """A JWT made here (hmac, or the openssl command for RS256/ES256 with a
+    private key file), so the test needs no JWT package."""
+    import hashlib
+    import hmac
+    h = header or {"alg": alg, "typ": "JWT"}
+    signing = (b64u(json.dumps(h).encode()) + b"." +
+               b64u(json.dumps(claims).encode()))
+    if alg == "HS256":
+        sig = hmac.new(key, signing, hashlib.sha256).digest()
+    elif alg == "none":
+        sig = b""
+    else:
+        sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key],
+                             input=signing, capture_output=True, check=True).stdout
+        if alg == "ES256":
+            sig = der_to_raw(sig)
+    return (signing + b"." + b64u(sig)).decode()
+
+
+def auth(tok):
+    return ("Authorization: Bearer %s\r\n" % tok).encode()
+
+
+@scenario
+def jwt(hub_exe):
+    """JWT: sse.publish / sse.subscribe claims (topic lists or "*") from a
+    Bearer header, the sse_token cookie or ?access_token=; 401 for a
+    missing, malformed, expired, not-yet-valid, alg none, wrong-algorithm or
+    badly signed token, 403 for a topic not covered; RS256 and ES256 with a
+    public key; --anonymous-subscribers; SIGHUP reloads the key files; no
+    token in the hub's output."""
+    import signal as sig
+    import tempfile
+    if not shutil.which("openssl"):
+        skip("openssl not installed")
+    with tempfile.TemporaryDirectory() as d:
+        secret = os.path.join(d, "secret")
+        with open(secret, "wb") as f:
+            f.write(b"s3cret-key-for-tests-0123456789ab\n")
+        key = b"s3cret-key-for-tests-0123456789ab"
+        now = int(time.time())
+        good = make_token({"sse": {"publish": ["a", ""], "subscribe": ["a"]},
+                           "exp": now + 600}, key)
+        star = make_token({"sse": {"publish": ["*"], "subscribe": ["*"]}}, key)
+        hub = Hub(hub_exe, "--jwt-secret-file", secret)
+        try:
+            cases = [
+                ("no token", "/publish?topic=a", b"", 401),
+                ("malformed", "/publish?topic=a", auth("abc.def"), 401),
+                ("not Bearer", "/publish?topic=a", b"Authorization: Basic eDp5\r\n", 401),
+                ("expired", "/publish?topic=a", auth(make_token(
+                    {"sse": {"publish": ["*"]}, "exp": now - 5}, key)), 401),
+                ("not yet valid", "/publish?topic=a", auth(make_token(
+                    {"sse": {"publish": ["*"]}, "nbf": now + 300}, key)), 401),
+                ("alg none", "/publish?topic=a", auth(make_token(
+                    {"sse": {"publish": ["*"]}}, key, "none")), 401),
+                ("alg none, HS256 signature", "/publish?topic=a", auth(make_token(
+                    {"sse": {"publish": ["*"]}}, key, "HS256",
+                    {"alg": "none"})), 401),
+                ("bad signature", "/publish?topic=a", auth(make_token(
+                    {"sse": {"publish": ["*"]}}, b"another key")), 401),
+                ("RS256 without a public key", "/publish?topic=a", auth(
+                    good.replace(good.split(".")[0], b64u(
+                        b'{"alg":"RS256"}').decode())), 401),
+                ("topic not allowed", "/publish?topic=b", auth(good), 403),
+                ("one of two not allowed", "/publish?topic=a&topic=b", auth(good), 403),
+                ("no publish claim", "/publish?topic=a", auth(make_token(
+                    {"sse": {"subscribe": ["*"]}}, key)), 403),
+                ("allowed", "/publish?topic=a", auth(good), 202),
+                ("default topic allowed", "/publish", auth(good), 202),
+                ("star", "/publish?topic=zz", auth(star), 202),
+                ("cookie", "/publish?topic=a", b"Cookie: x=1; sse_token=" +
+                 good.encode() + b"; y=2\r\n", 202),
+                ("query", "/publish?topic=a&access_token=" + good, b"", 202),
+            ]
+            for name, path, hdrs, want in cases:
+                status, h, body = post(hub.port, path, b"x", hdrs)
+                check(status == want, "%s: %d %r, expected %d" % (name, status, body, want))
+                if want == 401:
+                    check(h.get("www-authenticate") == "Bearer", name + ": WWW-Authenticate")
+            for name, path, hdrs, want in [
+                    ("subscribe without token", "/events?topic=a", b"", 401),
+                    ("subscribe to b", "/events?topic=b", auth(good), 403),
+                    ("subscribe, expired", "/events?topic=a", auth(make_token(
+                        {"sse": {"subscribe": ["*"]}, "exp": now - 1}, key)), 401)]:
+                check(get(hub.port, path, hdrs)[0] == want, name)
+            sub = Curl(hub.base + "/events?topic=a&access_token=" + good)
+            subscribed(hub.port, 1)
+            publish_curl(hub.port, "secret a", "?topic=a&access_token=" + star)
+            wait_for(lambda: sub.events(), 10, "the event with a token")
+            sub.stop()
+            # SIGHUP: a new secret; old tokens fail, new ones work.
+            with open(secret, "wb") as f:
+                f.write(b"rotated-secret-0123456789abcdefgh")
+            hub.proc.send_signal(sig.SIGHUP)
+            time.sleep(0.3)
+            check(post(hub.port, "/publish?topic=a", b"x", auth(good))[0] == 401,
+                  "the old key still works after SIGHUP")
+            check(post(hub.port, "/publish?topic=a", b"x", auth(make_token(
+                {"sse": {"publish": ["a"]}}, b"rotated-secret-0123456789abcdefgh")))[0]
+                  == 202, "the new key after SIGHUP")
+        finally:
+            hub.stop()
+        check(good not in hub.stderr and key.decode() not in hub.stderr,
+              "a token or key in the hub's output")
+        # RS256 and ES256 with a public key; anonymous subscribers.
+        for alg, gen in [("RS256", ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]),
+                         ("ES256", ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"])]:
+            priv, pub = os.path.join(d, alg + ".key"), os.path.join(d, alg + ".pub")
+            subprocess.run(["openssl", "genpkey", *gen, "-out", priv], check=True,
+                           capture_output=True)
+            subprocess.run(["openssl", "pkey", "-in", priv, "-pubout", "-out", pub],
+                           check=True, capture_output=True)
+            with Hub(hub_exe, "--jwt-public-key-file", pub,
+                     "--anonymous-subscribers") as hub:
+                tok = make_token({"sse": {"publish": ["a"]}}, priv, alg)
+                check(post(hub.port, "/publish?topic=a", b"x", auth(tok))[0] == 202,
+                      alg + " publish")
+                forged = make_token({"sse": {"publish": ["a"]}},
+                                    open(pub, "rb").read(), "HS256")
+                check(post(hub.port, "/publish?topic=a", b"x", auth(forged))[0] == 401,
+                      alg + ": HS256 signed with the public key accepted")
+                h, _ = preamble(hub.port, "/events?topic=a", want=b":\n")
+                check(h.startswith("HTTP/1.1 200"), "anonymous subscriber: " + h[:30])
+                check(get(hub.port, "/events?topic=a", auth("x.y.z"))[0] == 401,
+                      "a bad token sent by an anonymous subscriber")
+        print("%d publish cases, 3 subscribe cases, SIGHUP rotation, RS256, ES256"
+              % len(cases))
+
+
+@scenario
+def cors(hub_exe):
+    """--cors-origin: preflights answered for allowed origins (403 else),
+    Access-Control-Allow-Origin/-Credentials on answers and on the stream;
+    a POST /publish from another origin gets 403, from the hub's own or an
+    allowed one 202."""
+    with Hub(hub_exe, "--cors-origin", "https://app.example",
+             "--cors-origin", "http://localhost:3000") as hub:
+        opt = (b"OPTIONS /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: %s\r\n"
+               b"Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n")
+        status, h, _ = request(hub.port, opt % b"https://app.example")
+        check(status == 204 and h.get("access-control-allow-origin") == "https://app.example"
+              and h.get("access-control-allow-credentials") == "true"
+              and "POST" in h.get("access-control-allow-methods", "")
+              and "authorization" in h.get("access-control-allow-headers", "").lower(),
+              "preflight: %d %r" % (status, h))
+        check(request(hub.port, opt % b"https://evil.example")[0] == 403, "evil preflight")
+        for origin, want in [(b"https://evil.example", 403), (b"null", 403),
+                             (b"http://127.0.0.1:%d" % hub.port, 202),
+                             (b"http://localhost:3000", 202)]:
+            status, h, _ = post(hub.port, "/publish", b"x", b"Origin: " + origin + b"\r\n",
+                                host=b"127.0.0.1:%d" % hub.port)
+            check(status == want, "publish from %r: %d" % (origin, status))
+            if origin == b"http://localhost:3000":
+                check(h.get("access-control-allow-origin") == "http://localhost:3000",
+                      "ACAO on publish")
+        head, _ = preamble(hub.port, "/events", b"Origin: https://app.example\r\n",
+                           want=b":\n")
+        check("Access-Control-Allow-Origin: https://app.example" in head and
+              "Access-Control-Allow-Credentials: true" in head, "stream head: " + head)
+        head, _ = preamble(hub.port, "/events", b"Origin: https://evil.example\r\n",
+                           want=b":\n")
+        check("Access-Control-Allow-Origin" not in head, "ACAO for evil: " + head)
+        check(stats(hub.port)["events"] == 2, "events: %r" % stats(hub.port))
+
+
+@scenario
+def retry_jitter(hub_exe):
+    """--retry-jitter-ms J: the retry of 1,000 connections spreads over
+    [retry, retry + J], evenly."""
+    n, base, j = 1000, 1000, 2000
+    with Hub(hub_exe, "--retry-ms", str(base), "--retry-jitter-ms", str(j)) as hub:
+        got = []
+        for i in range(n):
+            _, body = preamble(hub.port)
+            m = [l for l in body.split("\n") if l.startswith("retry: ")]
+            check(m, "no retry in %r" % body)
+            got.append(int(m[0][7:]))
+        lo, hi = min(got), max(got)
+        bins = [0] * 10
+        for v in got:
+            bins[min(9, (v - base) * 10 // (j + 1))] += 1
+        mean = sum(got) / n
+        sd = (sum((v - mean) ** 2 for v in got) / n) ** 0.5
+        print("retry over %d reconnects: min %d max %d mean %.0f sd %.0f, %d distinct, "
+              "deciles %r" % (n, lo, hi, mean, sd, len(set(got)), bins))
+        check(base <= lo and hi <= base + j, "out of range: %d..%d" % (lo, hi))
+        check(all(60 <= b <= 140 for b in bins), "uneven: %r" % bins)
+        check(abs(sd - j / 12 ** 0.5) < j * 0.05, "sd %.0f, uniform %.0f" % (sd, j / 12 ** 0.5))
+    with Hub(hub_exe, "--retry-ms", "700") as hub:
+        check(all("retry: 700\n" in preamble(hub.port)[1] for _ in range(20)),
+              "without jitter the retry is fixed")
+
+
+def parse_prometheus(text):
+    """A strict parser of the Prometheus text format (0.0.4): HELP and TYPE
+    lines, then samples name{label="value",...} number; every sample's family
+    declared by a TYPE before it; names and labels well-formed. Returns
+    {(name, ((label, value), ...)): float} and {name: type}."""
+    import re
+    name_re = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+    sample = re.compile(r"^(%s)(\{(.*)\})? ([-+]?(?:[0-9.eE+-]+|Inf|NaN))$" % name_re)
+    label = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\.)*)"(,|$)')
+    types, helps, out = {}, {}, {}
+    check(text.endswith("\n"), "no final newline")
+    for line in text[:-1].split("\n"):
+        if line.startswith("# HELP "):
+            name, _, h = line[7:].partition(" ")
+            check(re.fullmatch(name_re, name) and name not in helps, "HELP: " + line)
+            helps[name] = h
+        elif line.startswith("# TYPE "):
+            name, _, t = line[7:].partition(" ")
+            check(t in ("counter", "gauge", "histogram", "summary", "untyped")
+                  and name not in types, "TYPE: " + line)
+            types[name] = t
+        else:
+            m = sample.match(line)
+            check(m, "not a sample: %r" % line)
+            name, labels = m.group(1), ()
+            check(name in types, "sample before its TYPE: " + line)
+            if m.group(3):
+                rest, pairs = m.group(3), []
+                while rest:
+                    lm = label.match(rest)
+                    check(lm, "labels: " + line)
+                    pairs.append((lm.group(1), lm.group(2)))
+                    rest = rest[lm.end():]
+                labels = tuple(pairs)
+            check((name, labels) not in out, "duplicate sample: " + line)
+            out[(name, labels)] = float(m.group(4))
+    return out, types
+
+
+@scenario
+def metrics(hub_exe):
+    """/metrics parses strictly as Prometheus text and its numbers follow
+    what happened; /healthz answers; with --admin-bind, /stats and /metrics
+    are served only there."""
+    with Hub(hub_exe) as hub:
+        sub = Curl(hub.base + "/events")
+        subscribed(hub.port, 1)
+        for i in range(3):
+            publish_curl(hub.port, "m%d" % i)
+        post(hub.port, "/publish?id=a%01", b"x")
+        get(hub.port, "/nope")
+        wait_for(lambda: len(sub.events()) == 3, 10, "the events")
+        status, h, body = get(hub.port, "/metrics")
+        check(status == 200 and h["content-type"].startswith("text/plain; version=0.0.4"),
+              "/metrics: %d %r" % (status, h))
+        m, types = parse_prometheus(body.decode())
+        want = {("sse_hub_subscribers", ()): 1, ("sse_hub_events_total", ()): 3,
+                ("sse_hub_deliveries_total", ()): 3, ("sse_hub_history_events", ()): 3,
+                ("sse_hub_requests_refused_total", (("status", "400"),)): 1,
+                ("sse_hub_requests_refused_total", (("status", "404"),)): 1,
+                ("sse_hub_subscribers_cut_total", (("reason", "stall"),)): 0}
+        for k, v in want.items():
+            check(m.get(k) == v, "%r = %r, expected %r" % (k, m.get(k), v))
+        check(m[("sse_hub_bytes_written_total", ())] > 0 and
+              m[("sse_hub_history_bytes", ())] > 0, "bytes")
+        check(types["sse_hub_events_total"] == "counter" and
+              types["sse_hub_subscribers"] == "gauge", "types")
+        sub.stop()
+        check(get(hub.port, "/healthz")[:3:2] == (200, b"ok\n"), "/healthz")
+    with Hub(hub_exe, "--admin-bind", "127.0.0.1:0") as hub:
+        line = b""
+        admin = None
+        deadline = time.monotonic() + 5
+        while admin is None and time.monotonic() < deadline:
+            import re
+            ch = os.read(hub.proc.stdout.fileno(), 1)
+            line += ch
+            m = re.search(rb"admin on http://127\.0\.0\.1:(\d+)/\n", line)
+            if m:
+                admin = int(m.group(1))
+        check(admin, "no admin port printed")
+        for path in ("/metrics", "/stats"):
+            check(get(hub.port, path)[0] == 404, path + " on the public listener")
+            check(get(admin, path)[0] == 200, path + " on the admin listener")
+        check(get(admin, "/events")[0] == 404, "/events on the admin listener")
+        check(get(hub.port, "/healthz")[0] == 200 and get(admin, "/healthz")[0] == 200,
+              "/healthz on both")
+        check(publish_curl(hub.port, "x")[0] == 202, "publish with --admin-bind")
 
 
 def main(argv):
