@@ -269,7 +269,7 @@ static void drain(sub *u) {
 
 static void broadcast(srv *s, uint64_t id) {
   char num[24], data[32];
-  sse_event ev;
+  sse_message ev;
   sse_frame *f;
   memset(&ev, 0, sizeof ev);
   snprintf(num, sizeof num, "%llu", (unsigned long long)id);
@@ -278,7 +278,7 @@ static void broadcast(srv *s, uint64_t id) {
   ev.id_len = strlen(num);
   ev.data = data;
   ev.data_len = strlen(data);
-  assert_int_equal(sse_frame_new_event(&f, &ev, NULL), SSE_OK);
+  assert_int_equal(sse_frame_new_message(&f, &ev, NULL), SSE_OK);
   assert_int_equal(srv_broadcast(s, f), 0);
   sse_frame_release(f);
 }
@@ -436,7 +436,7 @@ static void test_cut_slow(void **state) {
   srv_config cfg;
   srv *s;
   char big[8192];
-  sse_event ev;
+  sse_message ev;
   sse_frame *f;
   uint64_t k;
   size_t i;
@@ -454,14 +454,14 @@ static void test_cut_slow(void **state) {
   ev.data = big;
   ev.data_len = sizeof big;
   for (k = 0; k < 200 && srv_cut_count(s) == 0; k++) {
-    assert_int_equal(sse_frame_new_event(&f, &ev, NULL), SSE_OK);
+    assert_int_equal(sse_frame_new_message(&f, &ev, NULL), SSE_OK);
     srv_broadcast(s, f);
     sse_frame_release(f);
     walk(s, SIZE_MAX);
     drain(&subs[0]); /* 0 and 2 read, 1 never does */
     drain(&subs[2]);
     for (i = 0; i < N; i++) /* what an output edge would do */
-      if (i != 1 && sse_stream_pending(subs[i].c->stream))
+      if (i != 1 && sse_stream_get_pending(subs[i].c->stream))
         stream_push(subs[i].c);
   }
   assert_int_equal(s->counters.cut[SRV_CUT_OVERFLOW], 1);
@@ -515,13 +515,13 @@ static void test_keys(void **state) {
     size_t nk[] = {1, 1, 3, 0}, f;
     for (f = 0; f < 4; f++) {
       char data[8];
-      sse_event ev;
+      sse_message ev;
       sse_frame *fr;
       memset(&ev, 0, sizeof ev);
       snprintf(data, sizeof data, "f%zu", f + 1);
       ev.data = data;
       ev.data_len = strlen(data);
-      assert_int_equal(sse_frame_new_event(&fr, &ev, NULL), SSE_OK);
+      assert_int_equal(sse_frame_new_message(&fr, &ev, NULL), SSE_OK);
       assert_int_equal(srv_broadcast_keys(s, fr, keys[f], nk[f]), 0);
       sse_frame_release(fr);
     }
@@ -548,7 +548,7 @@ static void test_stall(void **state) {
   srv *s;
   sub subs[2];
   char big[16384];
-  sse_event ev;
+  sse_message ev;
   sse_frame *f;
   int k;
   (void)state;
@@ -564,16 +564,16 @@ static void test_stall(void **state) {
   memset(&ev, 0, sizeof ev);
   ev.data = big;
   ev.data_len = sizeof big;
-  for (k = 0; k < 100 && !sse_stream_pending(subs[1].c->stream); k++) {
-    assert_int_equal(sse_frame_new_event(&f, &ev, NULL), SSE_OK);
+  for (k = 0; k < 100 && !sse_stream_get_pending(subs[1].c->stream); k++) {
+    assert_int_equal(sse_frame_new_message(&f, &ev, NULL), SSE_OK);
     srv_broadcast(s, f);
     sse_frame_release(f);
     walk(s, SIZE_MAX);
     drain(&subs[0]);
-    if (sse_stream_pending(subs[0].c->stream))
+    if (sse_stream_get_pending(subs[0].c->stream))
       stream_push(subs[0].c);
   }
-  assert_true(sse_stream_pending(subs[1].c->stream) > 0);
+  assert_true(sse_stream_get_pending(subs[1].c->stream) > 0);
   s->now += 4000;
   sweep(s); /* not yet */
   assert_int_equal(s->nsubs, 2);

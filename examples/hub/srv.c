@@ -282,7 +282,7 @@ static int conn_writev(void *user, const sse_iovec *iov, size_t n,
  * transport error. During shutdown, closes c once all is written. */
 static void stream_push(srv_conn *c) {
   int rc = SSE_OK;
-  if (sse_stream_pending(c->stream))
+  if (sse_stream_get_pending(c->stream))
     rc = sse_stream_flush(c->stream);
   else if (c->out_len > c->out_off)
     rc = conn_writev(c, NULL, 0, &(size_t){0});
@@ -290,7 +290,7 @@ static void stream_push(srv_conn *c) {
     c->srv->counters.cut[SRV_CUT_ERROR]++;
     conn_close(c, 1);
   }
-  else if (c->srv->stopping && !sse_stream_pending(c->stream) &&
+  else if (c->srv->stopping && !sse_stream_get_pending(c->stream) &&
            c->out_len == c->out_off)
     conn_close(c, 0);
 }
@@ -570,7 +570,7 @@ static int catch_up(srv *s, srv_conn *c) {
     sse_frame *batch[SEND_MAX];
     uint64_t p = c->pos;
     size_t n = 0, k;
-    int idle = sse_stream_pending(c->stream) == 0, rc = SSE_OK;
+    int idle = sse_stream_get_pending(c->stream) == 0, rc = SSE_OK;
     while (p < s->seq && n < SEND_MAX) {
       const slot *sl = &s->ring[++p % RING];
       if (wants(c, sl))
@@ -656,7 +656,7 @@ static void sweep(srv *s) {
   size_t i = 0;
   while (i < s->nsubs) {
     srv_conn *c = s->subs[i];
-    int stalled = (sse_stream_pending(c->stream) || c->out_off < c->out_len) &&
+    int stalled = (sse_stream_get_pending(c->stream) || c->out_off < c->out_len) &&
                   s->now - c->progress >= s->cfg.stall_ms;
     if (stalled || (!s->cfg.no_heartbeat &&
                     sse_stream_tick(c->stream, s->now, NULL) != SSE_OK)) {

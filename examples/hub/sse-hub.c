@@ -21,7 +21,6 @@
  * unknown, never mistaken for one of this run).
  */
 #define _POSIX_C_SOURCE 200809L
-#include "compat10.h"
 #include "srv.h"
 
 #include <errno.h>

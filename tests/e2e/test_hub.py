@@ -732,7 +732,9 @@ def kernel_memory(hub_exe):
         # Bound: the hub's 128 KiB send buffer, the client's small receive
         # buffer and per-socket overhead; autotuning would let each pin the
         # whole ~512 KB replay.
-        check(per < 192 * 1024, "%.0f KB of kernel memory per stalled subscriber"
+        # (Machine-wide: CTest runs this test alone; 256 KB leaves room for
+        # other sockets' noise and still fails without the bound, ~680 KB.)
+        check(per < 256 * 1024, "%.0f KB of kernel memory per stalled subscriber"
               % (per / 1024))
         wait_for(lambda: stats(hub.port)["cut_stall"] == n, 10,
                  "the stall cut of %d subscribers" % n)
