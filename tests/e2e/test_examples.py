@@ -246,6 +246,15 @@ def events(ex):
         st.close()
     ids = [i for i, _ in evs]
     check(ids[0] >= 1 and consecutive(ids), "ids %r" % ids)
+    if ex.mode != "http1":  # HTTP/2 really, and the demo page
+        scheme = "http" if ex.mode == "h2c" else "https"
+        run = subprocess.run(
+            ["curl", "-sS", "-k", "--http2-prior-knowledge" if ex.mode == "h2c"
+             else "--http2", "-w", "\n%{http_version}", "--max-time", "10",
+             "%s://127.0.0.1:%d/" % (scheme, ex.port)],
+            capture_output=True, text=True, timeout=20)
+        check(run.stdout.endswith("\n2") and "new EventSource('/events')" in
+              run.stdout, "the page over HTTP/2: %r %r" % (run.stdout[-200:], run.stderr))
     for _, d in evs:
         check(d["message"] == "Hello from the server!", "message %r" % d)
         check(isinstance(d["timestamp"], int) and
