@@ -1039,7 +1039,7 @@ int sse_decoder_set_options(sse_decoder *d, unsigned options) {
   return SSE_OK;
 }
 
-const char *sse_decoder_last_event_id(const sse_decoder *d, size_t *len) {
+const char *sse_decoder_get_last_event_id(const sse_decoder *d, size_t *len) {
   if (len)
     *len = d && d->last.len ? d->last.len : 0;
   return d && d->last.len ? d->last.p : "";
@@ -1051,7 +1051,7 @@ int sse_decoder_set_last_event_id(sse_decoder *d, const char *id, size_t len) {
     return rc;
   if (!id && len)
     return SSE_E_INVALID_ARGUMENT;
-  if (sse_check_field(id, len, 1) != SSE_OK)
+  if (sse__check_field(id, len, 1) != SSE_OK)
     return SSE_E_INVALID_FIELD;
   if (len > d->max_line)
     return SSE_E_LINE_TOO_LONG;

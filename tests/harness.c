@@ -129,11 +129,11 @@ static int h_event(void *u, const sse_event *ev) {
   cb_enter(h);
   if (!ev->type || !ev->type_len || !ev->id || (ev->id_len && !ev->id))
     violation(h, "event with a NULL or empty type, or a NULL id");
-  id = sse_decoder_last_event_id(h->d, &idn);
+  id = sse_decoder_get_last_event_id(h->d, &idn);
   /* (Under SSE_DECODER_UTF8 the event's id is repaired, the getter's raw.) */
   if (!(h->r->options & SSE_DECODER_UTF8) &&
       (idn != ev->id_len || (idn && memcmp(id, ev->id, idn))))
-    violation(h, "event id differs from sse_decoder_last_event_id");
+    violation(h, "event id differs from sse_decoder_get_last_event_id");
   if (h->r->pieces ? ev->data != NULL : ev->data == NULL)
     violation(h, "event data pointer does not match the delivery mode");
   if (h->r->pieces && h->data.len != ev->data_len)
@@ -200,7 +200,7 @@ static int h_discard(void *u, int reason) {
     violation(h, "unexpected discard reason");
   h->data.len = 0;
   if (!h->quiet)
-    test_log_printf(h->log, "discard %d\n", reason);
+    test_log_printf(h->log, "discard %s\n", sse_error_name(reason));
   return cb_leave(h);
 }
 
@@ -254,7 +254,7 @@ static void set_last_id(hrec *h, int *rc) {
   if (s == SSE_E_NOMEM)
     *rc = s;
   else if (s != SSE_OK && !h->quiet)
-    test_log_printf(h->log, "setid %d\n", s);
+    test_log_printf(h->log, "setid %s\n", sse_error_name(s));
 }
 
 /* After an error: it must stick, with no callback and nothing consumed. */
@@ -299,7 +299,7 @@ int harness_decode(const harness_run *r, const void *in, size_t n,
     if (rc != SSE_E_NOMEM || h.d)
       violation(&h, "sse_decoder_new failed oddly");
     if (!r->replay_on_nomem || forever || replays++ >= max_replays) {
-      test_log_printf(log, "result %d\n", rc);
+      test_log_printf(log, "result %s\n", sse_error_name(rc));
       goto out;
     }
   }
@@ -341,10 +341,10 @@ int harness_decode(const harness_run *r, const void *in, size_t n,
   }
   {
     size_t idn;
-    const char *id = sse_decoder_last_event_id(h.d, &idn);
+    const char *id = sse_decoder_get_last_event_id(h.d, &idn);
     test_log_add(log, "last ", 5);
     harness_log_str(log, id, idn);
-    test_log_printf(log, "\nresult %d\n", rc);
+    test_log_printf(log, "\nresult %s\n", sse_error_name(rc));
   }
   sse_decoder_free(h.d);
 out:

@@ -6,7 +6,7 @@
  * bytes):
  *
  *   event TYPE|DATA|ID     retry N     comment TEXT     discard CODE
- *   last ID                (the final sse_decoder_last_event_id)
+ *   last ID                (the final sse_decoder_get_last_event_id)
  *   result CODE            (the first non-OK, non-pause return, or 0)
  *
  * A broken contract (a wrong `consumed`, a non-sticky error, a callback

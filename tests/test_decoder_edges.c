@@ -43,11 +43,11 @@ static void pause_in_data_pieces(void **state) {
     r.pieces = 1;
     r.pause_every = every;
     expect_all_splits(&r, "data:a\ndata::lhlo\ndata: xyz\n\n",
-                      "event message|a\\n:lhlo\\nxyz|\nlast \nresult 0\n");
+                      "event message|a\\n:lhlo\\nxyz|\nlast \nresult SSE_OK\n");
     expect_all_splits(&r, "data::lhlo\n\n",
-                      "event message|:lhlo|\nlast \nresult 0\n");
+                      "event message|:lhlo|\nlast \nresult SSE_OK\n");
     expect_all_splits(&r, "data\ndata\ndata:12345678\r\n\r\n",
-                      "event message|\\n\\n12345678|\nlast \nresult 0\n");
+                      "event message|\\n\\n12345678|\nlast \nresult SSE_OK\n");
   }
 }
 
@@ -64,16 +64,16 @@ static void max_event_is_exact(void **state) {
     r.pieces = pieces;
     r.max_event = 5; /* "abcd\n" */
     expect_all_splits(&r, "data: abcd\n\n",
-                      "event message|abcd|\nlast \nresult 0\n");
+                      "event message|abcd|\nlast \nresult SSE_OK\n");
     expect_all_splits(&r, "data: a\ndata: bc\n\n",
-                      "event message|a\\nbc|\nlast \nresult 0\n");
+                      "event message|a\\nbc|\nlast \nresult SSE_OK\n");
     expect_all_splits(&r, "data\ndata\ndata\ndata\ndata\n\n",
-                      "event message|\\n\\n\\n\\n|\nlast \nresult 0\n");
+                      "event message|\\n\\n\\n\\n|\nlast \nresult SSE_OK\n");
     r.max_event = 4;
-    expect_all_splits(&r, "data: abcd\n\n", "last \nresult -11\n");
-    expect_all_splits(&r, "data: a\ndata: bc\n\n", "last \nresult -11\n");
+    expect_all_splits(&r, "data: abcd\n\n", "last \nresult SSE_E_EVENT_TOO_LARGE\n");
+    expect_all_splits(&r, "data: a\ndata: bc\n\n", "last \nresult SSE_E_EVENT_TOO_LARGE\n");
     expect_all_splits(&r, "data\ndata\ndata\ndata\ndata\n\n",
-                      "last \nresult -11\n");
+                      "last \nresult SSE_E_EVENT_TOO_LARGE\n");
   }
 }
 
@@ -89,22 +89,22 @@ static void limit_code_does_not_depend_on_chunking(void **state) {
   memset(&r, 0, sizeof r);
   r.max_line = 11;
   r.max_event = 1;
-  expect_all_splits(&r, line, "last \nresult -10\n");
+  expect_all_splits(&r, line, "last \nresult SSE_E_LINE_TOO_LONG\n");
   r.options = SSE_DECODER_SKIP_OVERSIZE;
-  expect_all_splits(&r, line, "discard -10\nlast \nresult 0\n");
+  expect_all_splits(&r, line, "discard SSE_E_LINE_TOO_LONG\nlast \nresult SSE_OK\n");
   r.pieces = 1;
-  expect_all_splits(&r, line, "discard -11\nlast \nresult 0\n");
+  expect_all_splits(&r, line, "discard SSE_E_EVENT_TOO_LARGE\nlast \nresult SSE_OK\n");
   r.options = 0;
-  expect_all_splits(&r, line, "last \nresult -11\n");
+  expect_all_splits(&r, line, "last \nresult SSE_E_EVENT_TOO_LARGE\n");
   r.pieces = 0;
   r.max_line = 100;
   r.max_event = 20;
   expect_all_splits(&r, "data: 0123456789\ndata: 012345678\n\n",
-                    "last \nresult -11\n");
+                    "last \nresult SSE_E_EVENT_TOO_LARGE\n");
   r.max_event = 21;
   expect_all_splits(&r, "data: 0123456789\ndata: 012345678\n\n",
                     "event message|0123456789\\n012345678|\nlast \n"
-                    "result 0\n");
+                    "result SSE_OK\n");
 }
 
 /* ---- direct API use ---------------------------------------------------- */
@@ -186,7 +186,7 @@ static void api_arguments(void **state) {
   assert_int_equal(sse_decoder_set_options(NULL, 0), SSE_E_INVALID_ARGUMENT);
   assert_int_equal(sse_decoder_set_last_event_id(NULL, "a", 1),
                    SSE_E_INVALID_ARGUMENT);
-  assert_string_equal(sse_decoder_last_event_id(NULL, &n), "");
+  assert_string_equal(sse_decoder_get_last_event_id(NULL, &n), "");
   assert_int_equal(n, 0);
   sse_decoder_free(NULL);
 
@@ -205,7 +205,7 @@ static void api_arguments(void **state) {
                    SSE_E_LINE_TOO_LONG);
   assert_int_equal(sse_decoder_set_last_event_id(d, "ab", 2), SSE_OK);
   assert_int_equal(sse_decoder_set_last_event_id(d, NULL, 0), SSE_OK);
-  assert_string_equal(sse_decoder_last_event_id(d, NULL), "");
+  assert_string_equal(sse_decoder_get_last_event_id(d, NULL), "");
   sse_decoder_free(d);
 }
 
@@ -289,7 +289,7 @@ static void no_callbacks(void **state) {
   assert_int_equal(feed_str(d, "data: 0123456789\n\ndata: y\n\n"), SSE_OK);
   assert_int_equal(feed_str(d, "data: y"), SSE_OK);
   assert_int_equal(sse_decoder_finish(d), SSE_OK);
-  assert_memory_equal(sse_decoder_last_event_id(d, &n), "1", 1);
+  assert_memory_equal(sse_decoder_get_last_event_id(d, &n), "1", 1);
   assert_int_equal(n, 1);
   sse_decoder_free(d);
 }
@@ -306,7 +306,7 @@ static void near_miss_field_names(void **state) {
                     "e\neven\neventx\nevent\nevenx:t\nid\nix:5\ni\nidx:6\n"
                     "r\nretr\nretryx:7\nretry\nretrx:8\nretry:\nretry:12a\n"
                     "z:9\n:\n\n",
-                    "comment \nevent message||\nlast \nresult 0\n");
+                    "comment \nevent message||\nlast \nresult SSE_OK\n");
 }
 
 /* Limits at the classification of a partial line (its first six bytes),
@@ -316,25 +316,25 @@ static void partial_line_limits(void **state) {
   (void)state;
   memset(&r, 0, sizeof r);
   r.max_line = 3;
-  expect_all_splits(&r, "data: x\n\n", "last \nresult -10\n");
-  expect_all_splits(&r, "abcdefgh\n", "last \nresult -10\n");
+  expect_all_splits(&r, "data: x\n\n", "last \nresult SSE_E_LINE_TOO_LONG\n");
+  expect_all_splits(&r, "abcdefgh\n", "last \nresult SSE_E_LINE_TOO_LONG\n");
   r.max_line = 7;
-  expect_all_splits(&r, ": abcdefgh\n", "last \nresult -10\n");
+  expect_all_splits(&r, ": abcdefgh\n", "last \nresult SSE_E_LINE_TOO_LONG\n");
   r.comments = 1;
   r.options = SSE_DECODER_SKIP_OVERSIZE;
   expect_all_splits(&r,
                     "data: 0123456789\ndata: more\nid: 7\nevent: x\n: c\n\n"
                     "data:ok\n\n",
-                    "discard -10\nevent message|ok|\nlast \nresult 0\n");
+                    "discard SSE_E_LINE_TOO_LONG\nevent message|ok|\nlast \nresult SSE_OK\n");
   r.pieces = 1;
   r.max_event = 6;
   expect_all_splits(&r, "data: ab\ndata: cd\ndata: ef\n\ndata: ok\n\n",
-                    "discard -11\nevent message|ok|\nlast \nresult 0\n");
+                    "discard SSE_E_EVENT_TOO_LARGE\nevent message|ok|\nlast \nresult SSE_OK\n");
   expect_all_splits(&r, "data: abcd\ndata\ndata\n\n",
-                    "discard -11\nlast \nresult 0\n");
+                    "discard SSE_E_EVENT_TOO_LARGE\nlast \nresult SSE_OK\n");
   r.pieces = 0;
   expect_all_splits(&r, "data:ab\ndata\ndata\ndata\ndata\n\ndata:ok\n\n",
-                    "discard -11\nevent message|ok|\nlast \nresult 0\n");
+                    "discard SSE_E_EVENT_TOO_LARGE\nevent message|ok|\nlast \nresult SSE_OK\n");
 }
 
 /* A byte order mark only at the very start, whole or cut anywhere, and
@@ -344,15 +344,15 @@ static void bom_edges(void **state) {
   (void)state;
   memset(&r, 0, sizeof r);
   expect_all_splits(&r, "\xEF\xBB\xBF" "data: a\n\n",
-                    "event message|a|\nlast \nresult 0\n");
-  expect_all_splits(&r, "\xEF\xBB" "data: a\n\n", "last \nresult 0\n");
-  expect_all_splits(&r, "\xEF" "data: a\n\n", "last \nresult 0\n");
+                    "event message|a|\nlast \nresult SSE_OK\n");
+  expect_all_splits(&r, "\xEF\xBB" "data: a\n\n", "last \nresult SSE_OK\n");
+  expect_all_splits(&r, "\xEF" "data: a\n\n", "last \nresult SSE_OK\n");
   expect_all_splits(&r, "\xEF\xBB\n" "data: a\n\n",
-                    "event message|a|\nlast \nresult 0\n");
+                    "event message|a|\nlast \nresult SSE_OK\n");
   expect_all_splits(&r, "\xEF\xBB\xBF\xEF\xBB\xBF" "data: a\n\n",
-                    "last \nresult 0\n");
-  expect_all_splits(&r, "\xEF\xBB\xBF", "last \nresult 0\n");
-  expect_all_splits(&r, "\xEF\xBB", "last \nresult 0\n");
+                    "last \nresult SSE_OK\n");
+  expect_all_splits(&r, "\xEF\xBB\xBF", "last \nresult SSE_OK\n");
+  expect_all_splits(&r, "\xEF\xBB", "last \nresult SSE_OK\n");
 }
 
 /* Under SSE_DECODER_UTF8, a valid type and an invalid id, and the
@@ -365,14 +365,14 @@ static void utf8_fields(void **state) {
   r.comments = 1;
   expect_all_splits(&r, "event: caf\xC3\xA9\nid: \xFF\ndata: \xF0\x9F\x98\x80\n\n",
                     "event caf\\xc3\\xa9|\\xf0\\x9f\\x98\\x80|\\xef\\xbf\\xbd\n"
-                    "last \\xff\nresult 0\n");
+                    "last \\xff\nresult SSE_OK\n");
   expect_all_splits(&r, "event: \xE0\x80\nid: ok\ndata: \xF4\x90\x80\x80\n\n",
                     "event \\xef\\xbf\\xbd\\xef\\xbf\\xbd|\\xef\\xbf\\xbd\\xef"
                     "\\xbf\\xbd\\xef\\xbf\\xbd\\xef\\xbf\\xbd|ok\n"
-                    "last ok\nresult 0\n");
+                    "last ok\nresult SSE_OK\n");
   expect_all_splits(&r, ": \xF0\x90\x80\n: \xF0\x90\x80\x80\n",
                     "comment \\xef\\xbf\\xbd\ncomment \\xf0\\x90\\x80\\x80\n"
-                    "last \nresult 0\n");
+                    "last \nresult SSE_OK\n");
 }
 
 

@@ -269,7 +269,7 @@ static void drain(sub *u) {
 
 static void broadcast(srv *s, uint64_t id) {
   char num[24], data[32];
-  sse_event ev;
+  sse_message ev;
   sse_frame *f;
   memset(&ev, 0, sizeof ev);
   snprintf(num, sizeof num, "%llu", (unsigned long long)id);
@@ -278,7 +278,7 @@ static void broadcast(srv *s, uint64_t id) {
   ev.id_len = strlen(num);
   ev.data = data;
   ev.data_len = strlen(data);
-  assert_int_equal(sse_frame_new_event(&f, &ev, NULL), SSE_OK);
+  assert_int_equal(sse_frame_new_message(&f, &ev, NULL), SSE_OK);
   assert_int_equal(srv_broadcast(s, f), 0);
   sse_frame_release(f);
 }
@@ -436,7 +436,7 @@ static void test_cut_slow(void **state) {
   srv_config cfg;
   srv *s;
   char big[8192];
-  sse_event ev;
+  sse_message ev;
   sse_frame *f;
   uint64_t k;
   size_t i;
@@ -454,14 +454,14 @@ static void test_cut_slow(void **state) {
   ev.data = big;
   ev.data_len = sizeof big;
   for (k = 0; k < 200 && s->cuts == 0; k++) {
-    assert_int_equal(sse_frame_new_event(&f, &ev, NULL), SSE_OK);
+    assert_int_equal(sse_frame_new_message(&f, &ev, NULL), SSE_OK);
     srv_broadcast(s, f);
     sse_frame_release(f);
     walk(s, SIZE_MAX);
     drain(&subs[0]); /* 0 and 2 read, 1 never does */
     drain(&subs[2]);
     for (i = 0; i < N; i++) /* what an output edge would do */
-      if (i != 1 && sse_stream_pending(subs[i].c->stream))
+      if (i != 1 && sse_stream_get_pending(subs[i].c->stream))
         stream_push(subs[i].c);
   }
   assert_int_equal(s->cuts, 1);

@@ -258,13 +258,13 @@ static int conn_writev(void *user, const sse_iovec *iov, size_t n,
  * transport error. During shutdown, closes c once all is written. */
 static void stream_push(srv_conn *c) {
   int rc = SSE_OK;
-  if (sse_stream_pending(c->stream))
+  if (sse_stream_get_pending(c->stream))
     rc = sse_stream_flush(c->stream);
   else if (c->out_len > c->out_off)
     rc = conn_writev(c, NULL, 0, &(size_t){0});
   if (rc == SSE_E_WRITE)
     conn_close(c, 1);
-  else if (c->srv->stopping && !sse_stream_pending(c->stream) &&
+  else if (c->srv->stopping && !sse_stream_get_pending(c->stream) &&
            c->out_len == c->out_off)
     conn_close(c, 0);
 }
@@ -468,7 +468,7 @@ fail:
 static int catch_up(srv *s, srv_conn *c) {
   while (c->pos < s->seq) {
     uint64_t n = s->seq - c->pos, k;
-    int idle = sse_stream_pending(c->stream) == 0, rc = SSE_OK;
+    int idle = sse_stream_get_pending(c->stream) == 0, rc = SSE_OK;
     if (n > SEND_MAX)
       n = SEND_MAX;
     s->corked = idle && n > 1;

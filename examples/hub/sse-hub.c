@@ -73,7 +73,7 @@ static void publish(hub *h, srv_conn *c, const srv_request *req) {
   char type[MAX_TYPE], idbuf[SSE_DEFAULT_MAX_LAST_EVENT_ID];
   char reply[SSE_DEFAULT_MAX_LAST_EVENT_ID + 1];
   long type_len, id_len;
-  sse_event ev = {0};
+  sse_message ev = {0};
   sse_frame *f;
   size_t flen;
   uint64_t num, next = h->next_id;
@@ -82,10 +82,12 @@ static void publish(hub *h, srv_conn *c, const srv_request *req) {
   id_len = srv_query_param(req->query, req->query_len, "id", idbuf,
                            sizeof idbuf);
   if (type_len == -2 || id_len == -2 || id_len == 0 ||
-      (type_len > 0 && sse_check_field(type, (size_t)type_len, 0)) ||
-      (id_len > 0 && sse_check_field(idbuf, (size_t)id_len, 1))) {
+      (type_len > 0 && memchr(type, '\n', (size_t)type_len)) ||
+      (type_len > 0 && memchr(type, '\r', (size_t)type_len)) ||
+      (id_len > 0 && sse_http_check_id(idbuf, (size_t)id_len, 0))) {
     h->rejected++;
-    srv_error(c, 400); /* bad escape, too long, empty id, CR/LF/NUL */
+    srv_error(c, 400); /* bad escape, too long, empty id, an id that cannot
+                          come back in Last-Event-ID, CR/LF in the type */
     return;
   }
   if (id_len > 0) {
@@ -105,11 +107,11 @@ static void publish(hub *h, srv_conn *c, const srv_request *req) {
   }
   ev.data = req->body ? req->body : "";
   ev.data_len = req->body_len;
-  if (sse_frame_new_event(&f, &ev, NULL) != SSE_OK) {
+  if (sse_frame_new_message(&f, &ev, NULL) != SSE_OK) {
     srv_error(c, 503);
     return;
   }
-  sse_frame_bytes(f, &flen);
+  sse_frame_get_bytes(f, &flen);
   if (flen > h->max_frame) { /* many short lines: one data: line each */
     sse_frame_release(f);
     h->rejected++;
@@ -149,7 +151,7 @@ static void subscribe(hub *h, srv_conn *c, const srv_request *req) {
   if (rc == SSE_E_EVICTED) {
     /* It missed more than the history keeps: replay all that is left (the
      * oldest ones it missed are lost). */
-    sse_history_range(h->history, &first, NULL);
+    first = sse_history_get_first_seq(h->history);
     rc = sse_history_replay_from(h->history, st, first - 1, NULL);
   } else if (rc == SSE_E_UNKNOWN_ID) {
     rc = SSE_OK; /* not ours (another hub, before a restart): live only */
@@ -162,8 +164,10 @@ static void stats(hub *h, srv_conn *c) {
   char body[320];
   uint64_t first = 1, last = 0;
   int n;
-  if (h->history)
-    sse_history_range(h->history, &first, &last);
+  if (h->history) {
+    first = sse_history_get_first_seq(h->history);
+    last = sse_history_get_last_seq(h->history);
+  }
   n = snprintf(body, sizeof body,
                "{\"subscribers\":%zu,\"events\":%llu,\"deliveries\":%llu,"
                "\"writes\":%llu,\"cut\":%llu,\"rejected\":%llu,"

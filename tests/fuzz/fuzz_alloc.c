@@ -80,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                           : strstr(bad.p + cut, "\nresult ");
     if (res && *res == '\n')
       res++;
-    if (!res || strncmp(res, "result -50\n", 11) != 0)
+    if (!res || strncmp(res, "result SSE_E_NOMEM\n", 19) != 0)
       fuzz_fail("allocation failure did not give SSE_E_NOMEM", &bad,
                 "with failure", &good, "no failure");
     if (cut > good.len || memcmp(bad.p, good.p, cut) != 0)

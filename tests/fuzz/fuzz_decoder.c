@@ -43,11 +43,13 @@ static size_t limit_cut(const test_log *l) {
     const char *p = l->p + at;
     const char *nl = memchr(p, '\n', l->len - at);
     size_t end = nl ? (size_t)(nl - l->p) + 1 : l->len;
-    if (!strncmp(p, "discard -10\n", 12) || !strncmp(p, "discard -11\n", 12))
+    if (!strncmp(p, "discard SSE_E_LINE_TOO_LONG\n", 28) ||
+        !strncmp(p, "discard SSE_E_EVENT_TOO_LARGE\n", 30))
       return at;
     if (!strncmp(p, "last ", 5))
       last = at;
-    if (!strncmp(p, "result -10\n", 11) || !strncmp(p, "result -11\n", 11))
+    if (!strncmp(p, "result SSE_E_LINE_TOO_LONG\n", 27) ||
+        !strncmp(p, "result SSE_E_EVENT_TOO_LARGE\n", 29))
       return last;
     at = end;
   }
