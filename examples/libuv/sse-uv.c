@@ -13,6 +13,7 @@
  * timer publishes events, another drives the keep-alives (sse_stream_tick).
  * See README.md next to this file for the ten lines that matter.
  */
+#define _POSIX_C_SOURCE 200809L /* uv.h needs POSIX threads' types */
 #include <sse.h>
 #include <uv.h>
 
