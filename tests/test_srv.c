@@ -1,4 +1,4 @@
-/* examples/hub/srv.c, the HTTP/epoll core of sse-demo and sse-hub: the
+/* examples/hub/srv.c, the HTTP/epoll core of sse-hub: the
  * request parser and its limits, query parameters, and the fan-out walk
  * (frames arriving mid-walk, subscribers leaving and joining mid-walk, the
  * ring overflowing), driven directly over socketpairs. The programs
