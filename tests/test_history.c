@@ -763,10 +763,24 @@ static void test_replay_errors(void **state) {
   push_range(h, 1, 3, NULL);
   sink_init(&k, SINK_ALL, 0);
   s = sink_stream(&k, NULL);
-  /* closed */
+  /* closed: the stream's state comes first, before the lookup (an unknown
+   * or evicted id, a position beyond the newest, and no *pos) */
   assert_int_equal(sse_stream_close(s), SSE_OK);
   assert_int_equal(replay(h, s, "1", NULL), SSE_E_CLOSED);
+  seq = 99;
+  assert_int_equal(replay(h, s, "nope", &seq), SSE_E_CLOSED);
+  assert_true(seq == 99);
   assert_int_equal(sse_history_replay_from(h, s, 0, NULL), SSE_E_CLOSED);
+  assert_int_equal(sse_history_replay_from(h, s, 1000, &seq), SSE_E_CLOSED);
+  assert_true(seq == 99);
+  sse_stream_free(s);
+  /* overflowed, likewise */
+  s = sink_stream(&k, NULL);
+  assert_int_equal(sse_stream_set_max_pending(s, 1), SSE_OK);
+  assert_int_equal(sse_stream_send_comment(s, "", 0), SSE_E_OVERFLOW);
+  assert_int_equal(replay(h, s, "nope", &seq), SSE_E_OVERFLOW);
+  assert_int_equal(replay(h, s, "1", &seq), SSE_E_OVERFLOW);
+  assert_true(seq == 99);
   sse_stream_free(s);
   /* failed */
   k.fail_at = 0;

@@ -55,7 +55,7 @@ static void test_idle_memory(void **state) {
   s = sink_stream(&k, &a);
   idle = ta.live_bytes;
   assert_int_equal(ta.live, 1);
-  assert_true(idle <= 256);
+  assert_true(idle <= SSE_STREAM_IDLE_MAX_BYTES);
   printf("idle stream: %zu bytes in %zu allocation\n", idle, ta.live);
 
   /* A send on an idle stream allocates its frame and nothing else; a
@@ -70,18 +70,17 @@ static void test_idle_memory(void **state) {
     assert_int_equal(sse_stream_send_frame(s, f), SSE_OK);
   assert_int_equal(ta.calls, calls);
 
-  /* A long queue takes an array, grown by doubling (4 inline, then 16, 32,
-   * ..., 1024: 7 allocations for 1000 frames), given back when it drains. */
+  /* A long queue costs a few allocations (amortized growth, not one per
+   * frame), all within the cap, and is given back when it drains. */
   k.budget = 0;
   calls = ta.calls;
-  for (i = 0; i < 16; i++)
+  for (i = 0; i < 1000; i++)
     assert_int_equal(sse_stream_send_frame(s, f), SSE_OK);
-  assert_int_equal(ta.calls - calls, 1);
-  for (; i < 1000; i++)
-    assert_int_equal(sse_stream_send_frame(s, f), SSE_OK);
-  assert_int_equal(ta.calls - calls, 7);
-  sse_frame_release(f);
+  assert_true(ta.calls - calls <= 12);
   assert_true(ta.live_bytes > idle);
+  assert_true(ta.live_bytes - idle + sse_stream_get_pending(s) <=
+              SSE_DEFAULT_MAX_PENDING);
+  sse_frame_release(f);
   k.budget = SIZE_MAX;
   sink_drain(s, &k);
   assert_int_equal(ta.live, 1);
@@ -1319,6 +1318,396 @@ static void test_nomem_every_allocation(void **state) {
   }
 }
 
+/* ---- the cap bounds everything a stream holds ------------------------- */
+
+/* A stalled stream fed tiny shared frames: what it allocates beyond its
+ * idle allocation plus the bytes it queues stays under its cap, whatever
+ * the cap, and the send that would cross it overflows the stream. */
+static void test_cap_bounds_queue_memory(void **state) {
+  static const size_t caps[] = {64, 1000, 4096, 65536, 1 << 20};
+  size_t c;
+  (void)state;
+  for (c = 0; c < sizeof caps / sizeof caps[0]; c++) {
+    test_alloc ta = {0};
+    sse_allocator a = test_alloc_hooks(&ta);
+    sse_stream *s;
+    sse_frame *f;
+    size_t idle, n = 0, flen, peak = 0;
+    int rc;
+    assert_int_equal(sse_stream_new_pull(&s, &a), SSE_OK);
+    idle = ta.live_bytes;
+    assert_int_equal(sse_stream_set_max_pending(s, caps[c]), SSE_OK);
+    assert_int_equal(sse_frame_new_comment(&f, "0123456789abcdef", 16, NULL),
+                     SSE_OK);
+    sse_frame_get_bytes(f, &flen); /* 19 bytes */
+    while ((rc = sse_stream_send_frame(s, f)) == SSE_OK) {
+      size_t held = ta.live_bytes - idle + sse_stream_get_pending(s);
+      n++;
+      assert_true(held <= caps[c]);
+      if (held > peak)
+        peak = held;
+    }
+    assert_int_equal(rc, SSE_E_OVERFLOW);
+    assert_int_equal(sse_stream_get_error(s), SSE_E_OVERFLOW);
+    assert_int_equal(sse_stream_get_pending(s), n * flen);
+    /* the queue array is what a real cap is mostly spent on here: the
+     * bookkeeping counts, so fewer frames fit than bytes alone allow */
+    assert_true(n * flen <= caps[c]);
+    if (caps[c] >= 4096)
+      assert_true(n * flen < caps[c] - 8 * 16);
+    printf("cap %zu: %zu frames of %zu bytes, %zu bytes held at most\n",
+           caps[c], n, flen, peak);
+    sse_frame_release(f);
+    sse_stream_free(s);
+    assert_int_equal(ta.live, 0);
+  }
+}
+
+/* ---- pull streams ------------------------------------------------------ */
+
+/* Reads everything a pull stream holds, in pieces of at most chunk bytes,
+ * into l; returns the last code (SSE_E_AGAIN once drained while open). */
+static int pull_all(sse_stream *s, size_t chunk, test_log *l) {
+  char buf[4096];
+  size_t len;
+  int rc;
+  assert_true(chunk <= sizeof buf);
+  while ((rc = sse_stream_read(s, buf, chunk, &len)) == SSE_OK) {
+    assert_true(len > 0 && len <= chunk);
+    test_log_add(l, buf, len);
+  }
+  assert_int_equal(len, 0);
+  return rc;
+}
+
+/* The same through peek and consume, taking at most take bytes a turn. */
+static int peek_all(sse_stream *s, size_t take, test_log *l) {
+  sse_iovec iov[3];
+  size_t count, i, left;
+  int rc;
+  while ((rc = sse_stream_peek(s, iov, 3, &count)) == SSE_OK) {
+    assert_true(count >= 1 && count <= 3);
+    for (i = 0, left = take; i < count && left; i++) {
+      size_t k = iov[i].len < left ? iov[i].len : left;
+      assert_true(iov[i].len > 0);
+      test_log_add(l, iov[i].base, k);
+      left -= k;
+    }
+    assert_int_equal(sse_stream_consume(s, take - left), SSE_OK);
+  }
+  assert_int_equal(count, 0);
+  return rc;
+}
+
+/* What a push stream writes, a pull stream gives out byte for byte, at any
+ * read size, by copy or by pieces. */
+static void test_pull_same_bytes_as_push(void **state) {
+  static const size_t sizes[] = {1, 2, 7, 64, 4096};
+  size_t z;
+  int how;
+  (void)state;
+  for (how = 0; how < 2; how++)
+    for (z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+      test_log want = {0}, got = {0};
+      sse_message m1 = mk_event("up", "1", "a\nb"), m2 = mk_event(NULL, NULL,
+                                                                  "");
+      sse_frame *f;
+      sse_stream *s;
+      assert_int_equal(sse_stream_new_pull(&s, NULL), SSE_OK);
+      assert_int_equal(pull_all(s, 8, &got), SSE_E_AGAIN);
+      assert_int_equal(sse_stream_open(s, 3000, 2), SSE_OK);
+      assert_int_equal(sse_stream_send_message(s, &m1), SSE_OK);
+      assert_int_equal(sse_frame_new_message(&f, &m2, NULL), SSE_OK);
+      assert_int_equal(sse_stream_send_frame(s, f), SSE_OK);
+      assert_int_equal(sse_stream_send_frames(s, &f, 1), SSE_OK);
+      sse_frame_release(f);
+      assert_int_equal(sse_stream_send_comment(s, "hi", 2), SSE_OK);
+      assert_int_equal(sse_stream_send_retry(s, 5), SSE_OK);
+      test_log_add(&want, ":\n", 2);
+      enc_retry(&want, 3000);
+      enc_event(&want, "up", "1", "a\nb");
+      enc_event(&want, NULL, NULL, "");
+      enc_event(&want, NULL, NULL, "");
+      enc_comment(&want, "hi");
+      enc_retry(&want, 5);
+      assert_int_equal(sse_stream_get_pending(s), want.len);
+      assert_int_equal(how ? peek_all(s, sizes[z], &got)
+                           : pull_all(s, sizes[z], &got),
+                       SSE_E_AGAIN);
+      assert_int_equal(got.len, want.len);
+      assert_memory_equal(got.p, want.p, want.len);
+      assert_int_equal(sse_stream_get_pending(s), 0);
+      /* closed: what is left is given out, then the end */
+      assert_int_equal(sse_stream_send_comment(s, "", 0), SSE_OK);
+      assert_int_equal(sse_stream_close(s), SSE_OK);
+      assert_int_equal(sse_stream_send_comment(s, "", 0), SSE_E_CLOSED);
+      got.len = 0;
+      assert_int_equal(how ? peek_all(s, sizes[z], &got)
+                           : pull_all(s, sizes[z], &got),
+                       SSE_E_CLOSED);
+      assert_int_equal(got.len, 2);
+      sse_stream_free(s);
+      test_log_free(&want);
+      test_log_free(&got);
+    }
+}
+
+/* Overflow, replay and heartbeats behave as on a push stream; the pull
+ * calls refuse push streams and the push calls refuse pull streams. */
+static void test_pull_states(void **state) {
+  sse_message m = mk_event(NULL, NULL, "0123456789");
+  sse_history *h;
+  sse_frame *f;
+  sse_stream *s, *p;
+  sse_iovec iov[2];
+  char buf[64];
+  size_t len = 99, count = 99;
+  uint64_t deadline, pos;
+  test_log got = {0};
+  sink k;
+  (void)state;
+  assert_int_equal(sse_stream_new_pull(&s, NULL), SSE_OK);
+  assert_int_equal(sse_stream_set_max_pending(s, 40), SSE_OK);
+  assert_int_equal(sse_stream_send_message(s, &m), SSE_OK); /* 18 bytes */
+  assert_int_equal(sse_stream_send_message(s, &m), SSE_OK);
+  assert_int_equal(sse_stream_send_message(s, &m), SSE_E_OVERFLOW);
+  assert_int_equal(sse_stream_send_message(s, &m), SSE_E_OVERFLOW);
+  assert_int_equal(pull_all(s, 5, &got), SSE_E_OVERFLOW);
+  assert_int_equal(got.len, 36);
+  assert_int_equal(sse_stream_peek(s, iov, 2, &count), SSE_E_OVERFLOW);
+  assert_int_equal(count, 0);
+  sse_stream_free(s);
+
+  /* arguments and kinds */
+  assert_int_equal(sse_stream_new_pull(NULL, NULL), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_new_pull(&s, NULL), SSE_OK);
+  assert_int_equal(sse_stream_read(s, NULL, 1, &len), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_read(s, buf, 0, &len), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_read(s, buf, 1, NULL), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_read(NULL, buf, 1, &len),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_peek(s, NULL, 1, &count),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_peek(s, iov, 0, &count), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_consume(s, 1), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_consume(s, 0), SSE_OK);
+  assert_int_equal(sse_stream_flush(s), SSE_E_STATE);
+  sink_init(&k, SINK_ALL, 0);
+  p = sink_stream(&k, NULL);
+  assert_int_equal(sse_stream_read(p, buf, sizeof buf, &len), SSE_E_STATE);
+  assert_int_equal(sse_stream_peek(p, iov, 2, &count), SSE_E_STATE);
+  assert_int_equal(sse_stream_consume(p, 0), SSE_E_STATE);
+  sse_stream_free(p);
+  sink_free(&k);
+
+  /* heartbeats: due only when idle, stamped by reads */
+  assert_int_equal(sse_stream_tick(s, 1000, &deadline), SSE_OK);
+  assert_true(deadline == 1000 + SSE_DEFAULT_HEARTBEAT_MS);
+  assert_int_equal(sse_stream_tick(s, deadline, &deadline), SSE_OK);
+  assert_int_equal(sse_stream_get_pending(s), 2); /* ":\n" queued */
+  assert_int_equal(sse_stream_tick(s, 100000, &deadline), SSE_OK);
+  assert_int_equal(sse_stream_get_pending(s), 2); /* not twice: unread */
+  assert_int_equal(sse_stream_read(s, buf, sizeof buf, &len), SSE_OK);
+  assert_int_equal(len, 2);
+  assert_memory_equal(buf, ":\n", 2);
+  /* the read is a write at the latest tick's time, 100000 */
+  assert_int_equal(sse_stream_tick(s, 100000 + SSE_DEFAULT_HEARTBEAT_MS - 1,
+                                   &deadline),
+                   SSE_OK);
+  assert_int_equal(sse_stream_get_pending(s), 0);
+  assert_true(deadline == 100000 + SSE_DEFAULT_HEARTBEAT_MS);
+  assert_int_equal(sse_stream_tick(s, deadline, &deadline), SSE_OK);
+  assert_int_equal(sse_stream_get_pending(s), 2);
+  assert_int_equal(sse_stream_consume(s, 2), SSE_OK);
+
+  /* replay from a history onto a pull stream queues the frames */
+  assert_int_equal(sse_history_new(&h, 0, 0, NULL), SSE_OK);
+  m = mk_event(NULL, "1", "x");
+  assert_int_equal(sse_frame_new_message(&f, &m, NULL), SSE_OK);
+  assert_int_equal(sse_history_push(h, f, NULL), SSE_OK);
+  sse_frame_release(f);
+  m = mk_event(NULL, "2", "y");
+  assert_int_equal(sse_frame_new_message(&f, &m, NULL), SSE_OK);
+  assert_int_equal(sse_history_push(h, f, NULL), SSE_OK);
+  assert_int_equal(sse_history_replay(h, s, "1", 1, &pos), SSE_OK);
+  assert_true(pos == 2);
+  assert_int_equal(sse_stream_read(s, buf, sizeof buf, &len), SSE_OK);
+  assert_int_equal(len, 15);
+  assert_memory_equal(buf, "id: 2\ndata: y\n\n", 15);
+  sse_frame_release(f);
+  sse_history_free(h);
+  sse_stream_free(s);
+  test_log_free(&got);
+}
+
+/* ---- batch sends ------------------------------------------------------- */
+
+/* send_frames: in order, as one send, all or nothing. */
+static void test_send_frames(void **state) {
+  int mode, plain;
+  (void)state;
+  FOR_SINKS(mode, plain) {
+    sse_message m1 = mk_event(NULL, "1", "a"), m2 = mk_event("t", "2", "bc");
+    sse_frame *f[3];
+    sse_stream *s;
+    test_log want = {0};
+    size_t i, pend;
+    sink k;
+    sink_init(&k, mode, plain);
+    s = sink_stream(&k, NULL);
+    assert_int_equal(sse_frame_new_message(&f[0], &m1, NULL), SSE_OK);
+    assert_int_equal(sse_frame_new_message(&f[1], &m2, NULL), SSE_OK);
+    assert_int_equal(sse_frame_new_comment(&f[2], "c", 1, NULL), SSE_OK);
+    assert_int_equal(sse_stream_send_frames(s, NULL, 0), SSE_OK);
+    assert_int_equal(sse_stream_send_frames(s, f, 3), SSE_OK);
+    assert_int_equal(sse_stream_send_frames(s, f + 1, 2), SSE_OK);
+    for (i = 0; i < 5; i++) {
+      size_t flen;
+      const char *b = sse_frame_get_bytes(f[i < 3 ? i : i - 2], &flen);
+      test_log_add(&want, b, flen);
+    }
+    /* a NULL in the array, or more than the cap: nothing sent */
+    {
+      sse_frame *bad[2];
+      bad[0] = f[0];
+      bad[1] = NULL;
+      pend = sse_stream_get_pending(s);
+      assert_int_equal(sse_stream_send_frames(s, bad, 2),
+                       SSE_E_INVALID_ARGUMENT);
+      assert_int_equal(sse_stream_send_frames(s, NULL, 1),
+                       SSE_E_INVALID_ARGUMENT);
+      assert_int_equal(sse_stream_get_pending(s), pend);
+    }
+    sink_drain(s, &k);
+    sink_expect(&k, want.p, want.len);
+    assert_int_equal(sse_stream_set_max_pending(s, 20), SSE_OK);
+    k.budget = 0;
+    assert_int_equal(sse_stream_send_frames(s, f, 2), SSE_E_OVERFLOW);
+    assert_int_equal(sse_stream_get_pending(s), 0);
+    assert_int_equal(sse_stream_get_error(s), SSE_E_OVERFLOW);
+    assert_int_equal(sse_stream_send_frames(s, f, 1), SSE_E_OVERFLOW);
+    k.budget = SIZE_MAX;
+    sink_expect(&k, want.p, want.len);
+    for (i = 0; i < 3; i++)
+      sse_frame_release(f[i]);
+    sse_stream_free(s);
+    sink_free(&k);
+    test_log_free(&want);
+  }
+}
+
+/* broadcast: each stream gets the frame as send_frame would give it; the
+ * results say which failed, and the failed ones do not stop the rest. */
+static void test_broadcast_batch(void **state) {
+  enum { N = 6 };
+  sse_message m = mk_event(NULL, "7", "hello");
+  sse_stream *s[N];
+  int results[N];
+  size_t failed = 99, i, flen;
+  sink k[N];
+  sse_frame *f;
+  (void)state;
+  assert_int_equal(sse_frame_new_message(&f, &m, NULL), SSE_OK);
+  sse_frame_get_bytes(f, &flen);
+  for (i = 0; i < N; i++) {
+    sink_init(&k[i], i % SINK_MODES, (int)(i & 1));
+    s[i] = sink_stream(&k[i], NULL);
+  }
+  assert_int_equal(sse_stream_close(s[1]), SSE_OK);
+  assert_int_equal(sse_stream_set_max_pending(s[2], flen - 1), SSE_OK);
+  k[3].fail_at = 0;
+  k[3].fail_code = -1;
+  assert_int_equal(sse_stream_broadcast(s, N, f, results, &failed), SSE_OK);
+  assert_int_equal(failed, 3);
+  assert_int_equal(results[0], SSE_OK);
+  assert_int_equal(results[1], SSE_E_CLOSED);
+  assert_int_equal(results[2], SSE_E_OVERFLOW);
+  assert_int_equal(results[3], SSE_E_WRITE);
+  assert_int_equal(results[4], SSE_OK);
+  assert_int_equal(results[5], SSE_OK);
+  assert_int_equal(sse_stream_broadcast(s, N, f, NULL, NULL), SSE_OK);
+  for (i = 0; i < N; i++) {
+    if (i >= 1 && i <= 3)
+      continue;
+    sink_drain(s[i], &k[i]);
+    assert_int_equal(k[i].wire.len, 2 * flen);
+  }
+  /* bad arguments send nothing */
+  assert_int_equal(sse_stream_broadcast(s, N, NULL, results, &failed),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_broadcast(NULL, 1, f, results, &failed),
+                   SSE_E_INVALID_ARGUMENT);
+  sse_stream_free(s[5]);
+  s[5] = NULL;
+  assert_int_equal(sse_stream_broadcast(s, N, f, results, &failed),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(k[0].wire.len, 2 * flen);
+  assert_int_equal(sse_stream_broadcast(s, 0, f, results, &failed), SSE_OK);
+  assert_int_equal(failed, 0);
+  for (i = 0; i < N; i++) {
+    sse_stream_free(s[i]);
+    sink_free(&k[i]);
+  }
+  sse_frame_release(f);
+}
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* Every code has a name and a message; the groups are the documented
+ * ranges, and only the "finished" group is fatal. */
+static void test_error_groups(void **state) {
+  static const struct {
+    int code;
+    const char *name;
+    int group; /* 0 ok, 1 recoverable, 2 refused, 3 misuse, 4 finished */
+  } codes[] = {
+      {SSE_OK, "SSE_OK", 0},
+      {SSE_PAUSE, "SSE_PAUSE", 1},
+      {SSE_E_AGAIN, "SSE_E_AGAIN", 1},
+      {SSE_E_NOSPACE, "SSE_E_NOSPACE", 1},
+      {SSE_E_NOMEM, "SSE_E_NOMEM", 1},
+      {SSE_E_INVALID_FIELD, "SSE_E_INVALID_FIELD", 2},
+      {SSE_E_INVALID_VALUE, "SSE_E_INVALID_VALUE", 2},
+      {SSE_E_UNKNOWN_ID, "SSE_E_UNKNOWN_ID", 2},
+      {SSE_E_EVICTED, "SSE_E_EVICTED", 2},
+      {SSE_E_TRUNCATED, "SSE_E_TRUNCATED", 2},
+      {SSE_E_INVALID_ARGUMENT, "SSE_E_INVALID_ARGUMENT", 3},
+      {SSE_E_STATE, "SSE_E_STATE", 3},
+      {SSE_E_BUSY, "SSE_E_BUSY", 3},
+      {SSE_E_LINE_TOO_LONG, "SSE_E_LINE_TOO_LONG", 4},
+      {SSE_E_EVENT_TOO_LARGE, "SSE_E_EVENT_TOO_LARGE", 4},
+      {SSE_E_CALLBACK, "SSE_E_CALLBACK", 4},
+      {SSE_E_WRITE, "SSE_E_WRITE", 4},
+      {SSE_E_OVERFLOW, "SSE_E_OVERFLOW", 4},
+      {SSE_E_CLOSED, "SSE_E_CLOSED", 4},
+  };
+  static const int lo[] = {0, -19, -39, -59, -79}, hi[] = {0, -1, -20, -40,
+                                                           -60};
+  size_t i, j;
+  int c;
+  (void)state;
+  for (i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+    int g = codes[i].group;
+    assert_string_equal(sse_error_name(codes[i].code), codes[i].name);
+    assert_string_not_equal(sse_strerror(codes[i].code), "unknown error");
+    assert_true(codes[i].code >= lo[g] && codes[i].code <= hi[g]);
+    assert_int_equal(sse_is_fatal(codes[i].code) != 0, g == 4);
+    for (j = 0; j < i; j++)
+      assert_int_not_equal(codes[i].code, codes[j].code);
+  }
+  /* any other value is unknown and not fatal */
+  for (c = -100; c <= 5; c++) {
+    for (i = 0; i < sizeof codes / sizeof codes[0]; i++)
+      if (codes[i].code == c)
+        break;
+    if (i < sizeof codes / sizeof codes[0])
+      continue;
+    assert_string_equal(sse_error_name(c), "SSE_E_UNKNOWN");
+    assert_string_equal(sse_strerror(c), "unknown error");
+    assert_int_equal(sse_is_fatal(c), c <= -60 && c >= -79);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_idle_memory),
@@ -1343,6 +1732,12 @@ int main(void) {
       cmocka_unit_test(test_frames_across_threads),
 #endif
       cmocka_unit_test(test_nomem_every_allocation),
+      cmocka_unit_test(test_cap_bounds_queue_memory),
+      cmocka_unit_test(test_pull_same_bytes_as_push),
+      cmocka_unit_test(test_pull_states),
+      cmocka_unit_test(test_send_frames),
+      cmocka_unit_test(test_broadcast_batch),
+      cmocka_unit_test(test_error_groups),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

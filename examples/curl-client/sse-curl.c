@@ -17,17 +17,28 @@
  * has received no byte at all (heartbeat comments count) for the idle
  * timeout as dead. Progress notes go to stderr.
  *
+ * Redirects are followed by this program, not by libcurl, so that it can
+ * apply the rules a browser applies: a redirect to another origin (scheme,
+ * host or port) carries neither the -H headers (an Authorization or API key
+ * meant for the first host) nor the --data body; https to http is refused;
+ * 301 and 302 after a POST, and 303, continue as GET. Each reconnection
+ * starts again from URL. An id the server sets is sent back in
+ * Last-Event-ID only when it can travel unchanged in that header
+ * (sse_http_check_id: at most 1024 printable ASCII bytes); else none is sent.
+ *
  * Exit status: 0 when the stream ended as asked (a 204, --max-events
  * reached, or --max-time or --max-reconnects reached while the last
  * connection was streaming or ended cleanly), 1 on errors (a status or
- * Content-Type that is not retried, a decoder limit, giving up after
- * failures), 2 on a usage error.
+ * Content-Type that is not retried, a refused redirect, a decoder limit,
+ * giving up after failures), 2 on a usage error, 3 when standard output
+ * was closed (sse-curl URL | head -n 1).
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,6 +78,7 @@ static void usage_exit(int status) {
 "      --jitter PERCENT        random part taken off the backoff (50)\n"
 "      --reset-after SECONDS   a stream that lived this long resets the\n"
 "                              backoff (10)\n"
+"      --cacert FILE           trust the certificates in FILE (PEM) for https\n"
 "      --max-line BYTES        decoder line limit (16 MiB)\n"
 "      --max-event BYTES       decoder event data limit (16 MiB)\n"
 "  -q, --quiet                 no progress notes on stderr\n",
@@ -146,6 +158,13 @@ typedef struct client {
   int comments;
   int quiet;
   const char *initial_id; /* from -H 'Last-Event-ID: ...' */
+  const char *cacert;     /* --cacert */
+  char *where;            /* the URL of the current hop (redirects) */
+  int hops;               /* redirects followed in this attempt */
+  int cross_origin;       /* the hop left URL's origin: no -H, no body */
+  int as_get;             /* the hop continues as GET */
+  char location[4096];    /* the response's Location, if any */
+  int has_location;       /* 1: stored; -1: too long */
   size_t initial_id_len;
   uint64_t idle_ms;
   unsigned long long max_events; /* 0: no limit */
@@ -305,12 +324,18 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *user) {
     /* a new response (1xx, redirect or final): forget the last one's */
     c->has_ctype = 0;
     c->has_ra = 0;
+    c->has_location = 0;
   } else if (ieq_prefix(p, n, "content-type:")) {
     c->ctype_len = header_value(p + 13, n - 13, c->ctype, sizeof c->ctype);
     /* too long for the buffer: keep the start, where the type is */
     if (c->ctype_len > sizeof c->ctype)
       c->ctype_len = sizeof c->ctype;
     c->has_ctype = 1;
+  } else if (ieq_prefix(p, n, "location:")) {
+    size_t len = header_value(p + 9, n - 9, c->location, sizeof c->location - 1);
+    c->has_location = len < sizeof c->location ? 1 : -1;
+    if (c->has_location == 1)
+      c->location[len] = '\0';
   } else if (ieq_prefix(p, n, "retry-after:")) {
     c->ra_len = header_value(p + 12, n - 12, c->retry_after,
                              sizeof c->retry_after);
@@ -319,10 +344,113 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *user) {
   return n;
 }
 
+static int build_headers(client *c);
+
+/* The response is a redirect this program follows (3xx with Location). */
+static int redirecting(client *c) {
+  long status = 0;
+  curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+  return status >= 300 && status < 400 && c->has_location;
+}
+
+/* Scheme, host and port of url, lower case, with the default port made
+ * explicit: two URLs are the same origin when these strings are equal. */
+static int origin(const char *url, char *buf, size_t cap) {
+  CURLU *u = curl_url();
+  char *scheme = NULL, *host = NULL, *port = NULL;
+  int ok = u && !curl_url_set(u, CURLUPART_URL, url, 0) &&
+           !curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) &&
+           !curl_url_get(u, CURLUPART_HOST, &host, 0) &&
+           !curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+  if (ok)
+    ok = snprintf(buf, cap, "%s://%s:%s", scheme, host, port) < (int)cap;
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(port);
+  curl_url_cleanup(u);
+  return ok;
+}
+
+/* Sets the request of the current hop: URL, headers, method and body. */
+static int set_request(client *c) {
+  if (!build_headers(c))
+    return 0;
+  curl_easy_setopt(c->easy, CURLOPT_URL, c->where);
+  curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
+  if (c->has_body && !c->cross_origin && !c->as_get) {
+    curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body_len);
+    curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, c->body);
+  } else {
+    curl_easy_setopt(c->easy, CURLOPT_HTTPGET, 1L);
+  }
+  return 1;
+}
+
+/* A redirect ended the hop: checks it and starts the next one. Returns 0
+ * when it is refused (the run then ends with status 1). */
+static int follow(client *c) {
+  char *to = NULL, from_origin[512], to_origin[512];
+  long status = 0;
+  CURLMcode mc;
+  CURLU *u = curl_url();
+  curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+  if (++c->hops > 10) {
+    error("%s: more than 10 redirects", c->url);
+    curl_url_cleanup(u);
+    return 0;
+  }
+  /* Location may be relative: resolved against the current hop's URL. */
+  if (!u || c->has_location != 1 ||
+      curl_url_set(u, CURLUPART_URL, c->where, 0) ||
+      curl_url_set(u, CURLUPART_URL, c->location, 0) ||
+      curl_url_get(u, CURLUPART_URL, &to, 0))
+    to = NULL;
+  curl_url_cleanup(u);
+  if (!to || !origin(c->url, from_origin, sizeof from_origin) ||
+      !origin(to, to_origin, sizeof to_origin) ||
+      (strncmp(to, "http://", 7) && strncmp(to, "https://", 8))) {
+    error("%s: refusing a redirect to an unusable URL", c->url);
+    curl_free(to);
+    return 0;
+  }
+  if (!strncmp(c->where, "https:", 6) && !strncmp(to, "http:", 5)) {
+    error("%s: refusing a redirect from https to http", c->url);
+    curl_free(to);
+    return 0;
+  }
+  /* Once the chain has left URL's origin, -H headers and the body stay
+   * behind for good (even if it comes back). */
+  if (strcmp(from_origin, to_origin))
+    c->cross_origin = 1;
+  if (status == 303 || ((status == 301 || status == 302) && c->has_body))
+    c->as_get = 1;
+  free(c->where);
+  c->where = strdup(to);
+  curl_free(to);
+  if (!c->where) {
+    error("out of memory");
+    return 0;
+  }
+  note(c, "redirected (HTTP %ld) to %s%s", status, c->where,
+       c->cross_origin ? " (another origin: without -H headers or body)" : "");
+  if (!set_request(c)) {
+    error("out of memory");
+    return 0;
+  }
+  if ((mc = curl_multi_add_handle(c->multi, c->easy)) != CURLM_OK) {
+    error("curl: %s", curl_multi_strerror(mc));
+    return 0;
+  }
+  c->attached = 1;
+  return 1;
+}
+
 static size_t on_body(char *p, size_t size, size_t nmemb, void *user) {
   client *c = user;
   size_t n = size * nmemb, off = 0;
   uint64_t now = now_ms();
+  if (!c->judged && redirecting(c))
+    return n; /* a redirect's body: ignored */
   if (!c->judged)
     judge(c, now);
   if (sse_reconnect_get_state(c->rc) != SSE_RECONNECT_STREAMING) {
@@ -371,10 +499,16 @@ static int build_headers(client *c) {
     ok = append(&h, "Accept: text/event-stream");
   if (ok && !c->has_cache_control)
     ok = append(&h, "Cache-Control: no-cache");
-  for (u = c->user_headers; ok && u; u = u->next)
+  for (u = c->cross_origin ? NULL : c->user_headers; ok && u; u = u->next)
     ok = append(&h, u->data);
+  if (idlen && sse_http_check_id(id, idlen, 0) != SSE_OK) {
+    /* Too long, or bytes a header cannot carry unchanged: the server could
+     * not match it anyway. Resume without an id rather than a mangled one. */
+    note(c, "not sending the last event id back: it cannot travel in "
+            "Last-Event-ID unchanged");
+    idlen = 0;
+  }
   if (ok && idlen) {
-    /* The decoder's id has no CR, LF or NUL: safe in a header. */
     ok = (line = malloc(sizeof name + idlen)) != NULL;
     if (ok) {
       memcpy(line, name, sizeof name - 1);
@@ -394,7 +528,11 @@ static int build_headers(client *c) {
 
 static int start_attempt(client *c, uint64_t now) {
   CURLMcode mc;
-  if (!build_headers(c)) {
+  char *first = strdup(c->url);
+  free(c->where);
+  c->where = first;
+  c->hops = c->cross_origin = c->as_get = 0;
+  if (!first || !set_request(c)) {
     error("out of memory");
     return 0;
   }
@@ -405,7 +543,6 @@ static int start_attempt(client *c, uint64_t now) {
   c->has_ctype = c->has_ra = 0;
   c->abort_why = ABORT_NONE;
   c->errbuf[0] = '\0';
-  curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
   if ((mc = curl_multi_add_handle(c->multi, c->easy)) != CURLM_OK) {
     error("curl: %s", curl_multi_strerror(mc));
     return 0;
@@ -438,6 +575,14 @@ static void finished(client *c, CURLcode res) {
   uint64_t now = now_ms();
   sse_reconnect_state st;
   detach(c);
+  if (!c->judged && res == CURLE_OK && c->abort_why == ABORT_NONE &&
+      redirecting(c)) {
+    if (follow(c))
+      return; /* the next hop runs */
+    c->exit_code = 1;
+    sse_reconnect_stop(c->rc);
+    return;
+  }
   if (!c->judged && res == CURLE_OK)
     judge(c, now); /* a response without a body */
   switch (c->abort_why) {
@@ -451,8 +596,8 @@ static void finished(client *c, CURLcode res) {
     sse_reconnect_stop(c->rc);
     return;
   case ABORT_OUTPUT:
-    error("write error on standard output");
-    c->exit_code = 1;
+    error("standard output closed or failed: stopping");
+    c->exit_code = 3;
     sse_reconnect_stop(c->rc);
     return;
   default:
@@ -713,6 +858,10 @@ int main(int argc, char **argv) {
       jitter = parse_count(a, v, 100);
     } else if (OPT("--reset-after")) {
       reset_after = parse_seconds(a, v);
+    } else if (OPT("--cacert")) {
+      if (!v)
+        usage();
+      c.cacert = v;
     } else if (OPT("--max-line")) {
       max_line = (size_t)parse_count(a, v, SIZE_MAX);
     } else if (OPT("--max-event")) {
@@ -781,8 +930,12 @@ int main(int argc, char **argv) {
   curl_easy_setopt(c.easy, CURLOPT_WRITEDATA, &c);
   curl_easy_setopt(c.easy, CURLOPT_ERRORBUFFER, c.errbuf);
   curl_easy_setopt(c.easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c.easy, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(c.easy, CURLOPT_MAXREDIRS, 10L);
+  /* Redirects: followed by follow(), which knows what may cross origins;
+   * libcurl itself never resends credentials to another host. */
+  curl_easy_setopt(c.easy, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c.easy, CURLOPT_UNRESTRICTED_AUTH, 0L);
+  if (c.cacert)
+    curl_easy_setopt(c.easy, CURLOPT_CAINFO, c.cacert);
   curl_easy_setopt(c.easy, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(c.easy, CURLOPT_USERAGENT, "sse-curl/" SSE_VERSION_STRING);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -794,11 +947,8 @@ int main(int argc, char **argv) {
   curl_easy_setopt(c.easy, CURLOPT_REDIR_PROTOCOLS,
                    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-  if (c.has_body) {
-    curl_easy_setopt(c.easy, CURLOPT_POSTFIELDSIZE_LARGE,
-                     (curl_off_t)c.body_len);
-    curl_easy_setopt(c.easy, CURLOPT_POSTFIELDS, c.body);
-  }
+  /* A closed stdout gives EPIPE (and exit status 3), not a fatal SIGPIPE. */
+  signal(SIGPIPE, SIG_IGN);
 
   code = run(&c);
 
@@ -812,5 +962,6 @@ int main(int argc, char **argv) {
   sse_decoder_free(c.dec);
   if (c.has_body == 2)
     free(c.body);
+  free(c.where);
   return code;
 }

@@ -1,31 +1,31 @@
 /*
  * sse-mhd: Server-Sent Events served by GNU libmicrohttpd (MHD), framed by
- * libsse.
+ * libsse's pull streams.
  *
  *   sse-mhd [--port P] [--bind ADDR] [--interval-ms N] [--heartbeat-ms N]
+ *           [--message TEXT] [--max-pending BYTES] [--per-ip N]
  *
  * GET /events streams, every interval, an event with an increasing id and
- *   data: {"message":"Hello from the server!","timestamp":"<ISO-8601 UTC>"}
+ *   data: {"message":"Hello from the server!","timestamp":<ms>}
  * A client that reconnects with Last-Event-ID first gets the events it
  * missed, from a replay history. Progress notes go to stderr.
  *
- * How libsse's push model meets MHD's pull model:
+ * How libsse meets MHD's pull model:
  *  - MHD asks for body bytes through a content reader callback (buf, max).
- *    Each client's sse_stream has a write callback that copies into that
- *    buffer while MHD is asking, and says "would block" (SSE_E_AGAIN) at
- *    any other time. So a send made elsewhere (publishing, a heartbeat)
- *    only queues in the stream, and the reader hands the queue to MHD with
- *    sse_stream_flush().
- *  - A reader with nothing to hand over suspends the connection and returns
- *    0 (returning 0 without suspending would make MHD spin on it); whatever
- *    queues bytes later resumes it. The invariant: a connection is
- *    suspended only while its stream has nothing pending.
+ *    Each client has a pull stream (sse_stream_new_pull): sends queue bytes
+ *    in it, and the reader takes them with sse_stream_read(buf, max).
+ *  - SSE_E_AGAIN from sse_stream_read (nothing queued): the reader suspends
+ *    the connection and returns 0 (returning 0 without suspending would make
+ *    MHD spin). After any send, a stream with sse_stream_get_pending() > 0
+ *    is resumed. SSE_E_CLOSED (closed and drained) ends the body; an
+ *    overflowed stream (a client too slow) ends it with an error.
  *  - One thread: MHD runs without a thread of its own, driven by this
  *    program's loop (MHD_run_wait), so MHD's callbacks, publishing and
- *    heartbeats all run on the main thread, which is the only one that
- *    touches the streams and the history: no lock.
- *  - MHD frees a response when it is done with the connection; the
- *    response's free callback releases the client's stream.
+ *    heartbeats all run on the main thread: no lock.
+ *  - Hardening: MHD's connection timeout (10 s) cuts a request that does not
+ *    arrive (slowloris) and a client that stops reading; suspended streams
+ *    never time out. At most --per-ip connections per address (8) and 1000
+ *    in all, so one host cannot take every connection.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -50,8 +50,6 @@ typedef struct client {
   struct server *srv;
   struct MHD_Connection *conn;
   sse_stream *s;
-  char *buf; /* MHD's buffer, set only while MHD asks for data */
-  size_t cap, len;
   int suspended;
   unsigned long no; /* for the log */
 } client;
@@ -64,6 +62,8 @@ typedef struct server {
   uint64_t last_id;      /* id of the newest event */
   uint64_t heartbeat_ms; /* 0: no heartbeats */
   uint64_t next_tick;    /* earliest heartbeat deadline of all streams */
+  size_t max_pending;    /* the streams' cap */
+  const char *message;
 } server;
 
 static volatile sig_atomic_t stopping;
@@ -82,24 +82,6 @@ static uint64_t now_ms(void) {
 /* ------------------------------------------------------------------------ */
 /* The bridge between a stream and MHD's content reader. */
 
-/* The stream's write callback: copies what fits into MHD's buffer while MHD
- * is asking for data; at any other time the "transport" is full. The stream
- * keeps whatever is not taken, in order. */
-static int copy_out(void *user, const sse_iovec *iov, size_t n,
-                    size_t *written) {
-  client *c = user;
-  size_t i, k;
-  if (!c->buf)
-    return SSE_E_AGAIN;
-  for (i = 0; i < n && c->len < c->cap; i++) {
-    k = c->cap - c->len < iov[i].len ? c->cap - c->len : iov[i].len;
-    memcpy(c->buf + c->len, iov[i].base, k);
-    c->len += k;
-    *written += k;
-  }
-  return SSE_OK;
-}
-
 /* After anything that may have queued bytes (or ended the stream): hand a
  * parked connection back to MHD, which will call read_events. */
 static void wake(client *c) {
@@ -113,22 +95,19 @@ static void wake(client *c) {
 /* MHD's content reader: MHD wants up to max bytes of body in buf. */
 static ssize_t read_events(void *cls, uint64_t pos, char *buf, size_t max) {
   client *c = cls;
+  size_t n = 0;
+  int rc = sse_stream_read(c->s, buf, max, &n);
   (void)pos;
-  if (sse_stream_get_error(c->s) == SSE_E_OVERFLOW)
-    return MHD_CONTENT_READER_END_WITH_ERROR; /* too slow to keep up: cut */
-  c->buf = buf;
-  c->cap = max;
-  c->len = 0;
-  sse_stream_flush(c->s); /* calls copy_out; the rest stays queued */
-  c->buf = NULL;
-  if (c->len > 0)
-    return (ssize_t)c->len;
-  if (sse_stream_get_error(c->s) == SSE_E_CLOSED)
+  if (rc == SSE_OK)
+    return (ssize_t)n;
+  if (rc == SSE_E_AGAIN) { /* nothing queued: park until wake() */
+    c->suspended = 1;
+    MHD_suspend_connection(c->conn);
+    return 0;
+  }
+  if (rc == SSE_E_CLOSED)
     return MHD_CONTENT_READER_END_OF_STREAM; /* shutting down, all sent */
-  /* Nothing to send: park the connection until wake(). */
-  c->suspended = 1;
-  MHD_suspend_connection(c->conn);
-  return 0;
+  return MHD_CONTENT_READER_END_WITH_ERROR; /* overflowed: too slow, cut */
 }
 
 /* MHD is done with the response, so with the connection: the client is
@@ -182,7 +161,7 @@ static enum MHD_Result subscribe(server *srv, struct MHD_Connection *conn,
   int rc;
 
   c = calloc(1, sizeof *c);
-  if (!c || sse_stream_new(&c->s, copy_out, c, NULL) != SSE_OK) {
+  if (!c || sse_stream_new_pull(&c->s, NULL) != SSE_OK) {
     free(c);
     return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
   }
@@ -210,6 +189,7 @@ static enum MHD_Result subscribe(server *srv, struct MHD_Connection *conn,
   for (i = 0; i < n; i++)
     MHD_add_response_header(r, f[i].name, f[i].value);
 
+  sse_stream_set_max_pending(c->s, srv->max_pending);
   sse_stream_set_heartbeat(c->s, srv->heartbeat_ms);
   sse_stream_tick(c->s, now_ms(), &deadline); /* starts its clock */
   if (deadline < srv->next_tick)
@@ -262,8 +242,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
   }
   /* Untrusted: sse_http_last_event_id bounds and checks it. */
   value = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
-  if (value && sse_http_last_event_id(value, strlen(value), 0, &id,
-                                      &id_len) != SSE_OK)
+  if (value && (sse_http_last_event_id(value, strlen(value), 0, &id,
+                                       &id_len) != SSE_OK ||
+                (id_len && sse_http_check_id(id, id_len, 0) != SSE_OK)))
     return reply(conn, MHD_HTTP_BAD_REQUEST, "bad Last-Event-ID\n");
   return subscribe(cls, conn, id, id_len);
 }
@@ -274,19 +255,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 /* Encodes the next event once, keeps it for replay, queues it on every
  * live stream. */
 static void publish(server *srv) {
-  char id[24], data[128], when[32];
+  static char data[65600];
+  char id[24];
   struct timespec ts;
-  struct tm tm;
   sse_message ev = {0};
   sse_frame *f;
   client *c;
 
   clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(data, sizeof data,
-           "{\"message\":\"Hello from the server!\","
-           "\"timestamp\":\"%s.%03ldZ\"}", when, ts.tv_nsec / 1000000);
+  snprintf(data, sizeof data, "{\"message\":\"%s\",\"timestamp\":%llu}",
+           srv->message, (unsigned long long)ts.tv_sec * 1000 +
+                             (unsigned long long)ts.tv_nsec / 1000000);
   snprintf(id, sizeof id, "%llu", (unsigned long long)srv->last_id + 1);
   ev.id = id;
   ev.id_len = strlen(id);
@@ -305,10 +284,9 @@ static void publish(server *srv) {
     if (sse_stream_get_error(c->s) != SSE_OK)
       continue; /* being cut */
     if (sse_stream_send_frame(c->s, f) == SSE_E_OVERFLOW) {
-      /* Over a megabyte behind (SSE_DEFAULT_MAX_PENDING): the stream now
-       * refuses every send. MHD cannot write to this client, so it will not
-       * call read_events to end it: have MHD drop the connection after a
-       * second without progress. */
+      /* max_pending behind: the stream now refuses every send. MHD cannot
+       * write to this client, so it will not call read_events to end it:
+       * have MHD drop the connection after a second without progress. */
       fprintf(stderr, "sse-mhd: client %lu too slow, cut\n", c->no);
       MHD_set_connection_option(c->conn, MHD_CONNECTION_OPTION_TIMEOUT, 1u);
     }
@@ -340,7 +318,10 @@ static void usage(FILE *out, int status) {
           "  --bind ADDR       IPv4 address to listen on (default 127.0.0.1)\n"
           "  --interval-ms N   one event every N ms (default 3000)\n"
           "  --heartbeat-ms N  keep-alive comment after N idle ms (default "
-          "15000; 0: off)\n");
+          "15000; 0: off)\n"
+          "  --message TEXT    the message of each event (no \" or \\)\n"
+          "  --max-pending N   cut a client N bytes behind (default 1 MiB)\n"
+          "  --per-ip N        connections per client address (default 8)\n");
   exit(status);
 }
 
@@ -369,11 +350,12 @@ int main(int argc, char **argv) {
   const union MHD_DaemonInfo *info;
   uint64_t interval = 3000, now, next_event;
   const char *bind_addr = "127.0.0.1";
-  unsigned port = 3000;
+  unsigned port = 3000, per_ip = 8;
   client *c;
   int i;
 
   srv.heartbeat_ms = SSE_DEFAULT_HEARTBEAT_MS;
+  srv.message = "Hello from the server!";
   for (i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h"))
@@ -386,6 +368,13 @@ int main(int argc, char **argv) {
       interval = number(a, v, 1, 86400000), i++;
     else if (!strcmp(a, "--heartbeat-ms"))
       srv.heartbeat_ms = number(a, v, 0, 86400000), i++;
+    else if (!strcmp(a, "--max-pending"))
+      srv.max_pending = (size_t)number(a, v, 0, SIZE_MAX), i++;
+    else if (!strcmp(a, "--per-ip"))
+      per_ip = (unsigned)number(a, v, 1, 1000), i++;
+    else if (!strcmp(a, "--message") && v && !strpbrk(v, "\"\\\t\r\n") &&
+             strlen(v) < 65536)
+      srv.message = v, i++;
     else {
       fprintf(stderr, "sse-mhd: unknown argument '%s'\n", a);
       usage(stderr, 2);
@@ -405,14 +394,14 @@ int main(int argc, char **argv) {
    * MHD_USE_ERROR_LOG to see MHD's own diagnostics). */
   d = MHD_start_daemon(MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME, 0, NULL,
                        NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                       /* Slowloris guard, and the end of a client that
-                        * stops reading. Suspended (idle) connections never
-                        * time out. */
-                       MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-                       /* MHD accepts about a thousand connections unless
-                        * told otherwise: for more subscribers, pass
-                        * MHD_OPTION_CONNECTION_LIMIT (and raise the file
-                        * descriptor limit). */
+                       /* Slowloris guard: a request must arrive, and a
+                        * client must read, within 10 s of silence.
+                        * Suspended (idle) streams never time out. */
+                       MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                       /* One address cannot take every connection. */
+                       MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+                       /* In all (raise it with the descriptor limit). */
+                       MHD_OPTION_CONNECTION_LIMIT, 1000u,
                        MHD_OPTION_END);
   if (!d) {
     fprintf(stderr, "sse-mhd: cannot listen on %s:%u\n", bind_addr, port);
@@ -422,6 +411,9 @@ int main(int argc, char **argv) {
   info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
   fprintf(stderr, "sse-mhd: serving http://%s:%u/events\n", bind_addr,
           info ? (unsigned)info->port : port);
+  printf("sse-mhd: listening on http://%s:%u/events\n", bind_addr,
+         info ? (unsigned)info->port : port);
+  fflush(stdout);
 
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;

@@ -1,6 +1,7 @@
 """A scripted Server-Sent Events test server (Python 3 standard library only).
 
-Binds 127.0.0.1 on an ephemeral port. Each request is recorded (method,
+Binds 127.0.0.1 (or another 127.0.0.0/8 address) on an ephemeral port,
+optionally with TLS. Each request is recorded (method,
 path, headers, body, start and end times) and answered by a script: a
 function script(req, index) called with a Request helper and the request's
 0-based number. Every wait in a script is bounded and ends early when the
@@ -121,12 +122,22 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
 class SSEServer:
     """Runs script on a thread pool; use as a context manager."""
 
-    def __init__(self, script):
+    def __init__(self, script, host="127.0.0.1", tls=None):
+        """host: the 127.0.0.0/8 address to bind; tls: (cert, key) files
+        for HTTPS."""
         self.script = script
+        self.scheme = "https" if tls else "http"
         self.records = []
         self.lock = threading.Lock()
         self.stop = threading.Event()
-        self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        assert host.startswith("127.")
+        self._httpd = _HTTPServer((host, 0), _Handler)
+        if tls:
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self._httpd.socket = ctx.wrap_socket(self._httpd.socket,
+                                                 server_side=True)
         self._httpd.owner = self
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.05},
@@ -134,7 +145,8 @@ class SSEServer:
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d/events" % self._httpd.server_address[1]
+        host, port = self._httpd.server_address[:2]
+        return "%s://%s:%d/events" % (self.scheme, host, port)
 
     def __enter__(self):
         self._thread.start()

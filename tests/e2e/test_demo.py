@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """sse-demo over plain sockets: the stream's format and ids, Last-Event-ID
 replay from the history, numbering resumed after an id from before a
-restart, the clock stopping when the last client leaves, the page.
+restart, the page.
 
 usage: test_demo.py SSE_DEMO
 Exit status 0 on success, 1 on failure.
@@ -9,7 +9,6 @@ Exit status 0 on success, 1 on failure.
 
 import json
 import os
-import re
 import socket
 import sys
 import time
@@ -18,7 +17,11 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from servers import Server, request  # noqa: E402
 
-ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def fresh_ms(ts):
+    """A timestamp in milliseconds since the epoch, within a minute of now."""
+    return isinstance(ts, int) and abs(ts - time.time() * 1000) < 60000
 
 
 class Failure(Exception):
@@ -81,10 +84,9 @@ def main():
             check(ids == list(range(ids[0], ids[0] + 4)), "ids %r" % ids)
             for _, d in first:
                 check(d["message"] == "Hello from the server!" and
-                      ISO.match(d["timestamp"]), "data %r" % d)
+                      fresh_ms(d["timestamp"]), "data %r" % d)
             wait_log(demo, "client disconnected (0 connected)")
-            # The clock stopped with no client: a new one resumes after the
-            # last id, and Last-Event-ID replays what the history has.
+            # Last-Event-ID replays what the history has, then live events.
             again = events(demo.port, 6, last_id=str(ids[0]))
             check([i for i, _ in again] == list(range(ids[0] + 1, ids[0] + 7)),
                   "replay after %d: %r" % (ids[0], [i for i, _ in again]))

@@ -15,7 +15,6 @@ ended by NUL on file descriptors 3 and 4): no port, no dependency.
 
 import json
 import os
-import re
 import select
 import shutil
 import subprocess
@@ -33,7 +32,6 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
          "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync",
          "--remote-debugging-pipe"]
-ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
 class Browser:
@@ -150,7 +148,8 @@ def main():
         for i, text in state["events"]:
             data = json.loads(text.split(" ", 1)[1])
             if data.get("message") != "Hello from the server!" or \
-                    not ISO.match(data.get("timestamp", "")):
+                    not isinstance(data.get("timestamp"), int) or \
+                    abs(data["timestamp"] - time.time() * 1000) > 60000:
                 failures.append("unexpected data for id %s: %r" % (i, text))
         if state["status"] != "open":
             failures.append("connection status %r, not open" % state["status"])

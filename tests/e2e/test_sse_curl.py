@@ -403,6 +403,138 @@ def redirect(sse_curl):
 
 
 @scenario
+def redirect_keeps_headers_same_origin(sse_curl):
+    """A 307 on the same origin keeps the method, the body and -H headers."""
+    def script(req, n):
+        if n == 0:
+            req.respond(307, [("Location", "/moved")])
+        else:
+            req.start_stream()
+            req.event("here", id="1")
+
+    with SSEServer(script) as srv:
+        run = run_client(srv.url, "--max-reconnects", "0", "-H",
+                         "X-Api-Key: secret", "--data", "q=1", *FAST)
+        recs = list(srv.records)
+    check(run.returncode == 0, "exit status 0", run)
+    check([r.path for r in recs] == ["/events", "/moved"], "paths", run)
+    check(recs[1].header("X-Api-Key") == "secret" and recs[1].body == b"q=1"
+          and recs[1].method == "POST", "same origin: key, body and POST kept",
+          run)
+
+
+@scenario
+def redirect_cross_origin(sse_curl):
+    """A redirect from 127.0.0.1 to 127.0.0.2 (another origin) carries
+    neither the -H headers nor the --data body (CVE-2022-1650's class);
+    Last-Event-ID, which is the protocol's own, still goes."""
+    def other(req, n):
+        req.start_stream()
+        req.event("there", id="2")
+
+    with SSEServer(other, host="127.0.0.2") as b:
+        def first(req, n):
+            req.respond(307, [("Location", b.url)])
+
+        with SSEServer(first) as a:
+            run = run_client(a.url, "--max-reconnects", "0", "-H",
+                             "X-Api-Key: secret", "-H", "Authorization: Bearer t",
+                             "--data", "secret body", "-H",
+                             "Last-Event-ID: 1", *FAST)
+            ra = list(a.records)
+        rb = list(b.records)
+    check(run.returncode == 0, "exit status 0", run)
+    check(lines(run) == [ev("2", "there")], "the event from the other host", run)
+    check(len(ra) == 1 and ra[0].header("X-Api-Key") == "secret" and
+          ra[0].body == b"secret body", "the first host got key and body", run)
+    check(len(rb) == 1, "one request to 127.0.0.2", run)
+    check(rb[0].header("X-Api-Key") is None and
+          rb[0].header("Authorization") is None,
+          "no -H header crossed: %r" % dict(rb[0].headers), run)
+    check(rb[0].body == b"" and rb[0].method == "GET",
+          "no body crossed: %s %r" % (rb[0].method, rb[0].body), run)
+    check(rb[0].header("Last-Event-ID") == "1", "Last-Event-ID still sent", run)
+
+
+@scenario
+def redirect_https_to_http(sse_curl):
+    """https -> http is refused: nothing reaches the http server."""
+    import tempfile
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from test_examples import make_cert
+    with tempfile.TemporaryDirectory() as tmp:
+        cert, key = make_cert(tmp)
+        with SSEServer(lambda req, n: req.respond(204)) as plain:
+            def secure(req, n):
+                req.respond(302, [("Location", plain.url)])
+
+            with SSEServer(secure, tls=(cert, key)) as s:
+                run = run_client(s.url, "--cacert", cert, "-H",
+                                 "X-Api-Key: secret", *FAST)
+                rs = list(s.records)
+            rp = list(plain.records)
+    check(run.returncode == 1, "exit status 1", run)
+    check("https to http" in run.stderr, "the refusal is reported", run)
+    check(len(rs) == 1, "one https request", run)
+    check(rp == [], "no request reached the http server", run)
+
+
+@scenario
+def unsendable_ids(sse_curl):
+    """Ids that cannot travel back unchanged in Last-Event-ID (over 1024
+    bytes, non-ASCII, a trailing space) are not sent back."""
+    bad = ["a" * 2000, "caf\u00e9", "x "]
+
+    def script(req, n):
+        if n < len(bad):
+            req.start_stream()
+            req.event("ok", id="7")
+            req.send("id: %s\ndata: bad\n\n" % bad[n])
+        elif n == len(bad):
+            req.start_stream()
+            req.event("fine", id="8")
+        else:
+            req.respond(204)
+
+    with SSEServer(script) as srv:
+        run = run_client(srv.url, *FAST)
+        recs = list(srv.records)
+    check(run.returncode == 0, "exit status 0", run)
+    check(len(recs) == len(bad) + 2, "%d requests" % (len(bad) + 2), run)
+    for i in range(1, len(bad) + 1):
+        check(recs[i].header("Last-Event-ID") is None,
+              "request %d without Last-Event-ID, got %r"
+              % (i, (recs[i].header("Last-Event-ID") or "")[:40]), run)
+    check(recs[-1].header("Last-Event-ID") == "8", "a good id goes back", run)
+
+
+@scenario
+def closed_stdout(sse_curl):
+    """stdout closed by the reader (| head -n 1): sse-curl exits with its
+    own status 3, not killed by SIGPIPE."""
+    def script(req, n):
+        req.start_stream()
+        for i in range(200):
+            if not req.event("e%d" % i, id=str(i)) or not req.wait(0.01):
+                return
+
+    with SSEServer(script) as srv:
+        proc = subprocess.Popen([SSE_CURL, srv.url], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        proc.stdout.readline()
+        proc.stdout.close()
+        try:
+            rc = proc.wait(RUN_TIMEOUT)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        err = proc.stderr.read()
+        proc.stderr.close()
+    check(rc == 3, "exit status 3, got %s: %s" % (rc, err))
+    check("standard output" in err, "reported: %r" % err)
+
+
+@scenario
 def backoff_grows(sse_curl):
     """500s in a row: the delays double (no jitter), then a 204 ends it."""
     def script(req, n):

@@ -43,8 +43,9 @@
  *    frames after an id or a position, and tells unknown from evicted ids;
  *  - memory: the live bytes of the counting allocator stay within the
  *    frames the model says are held (queued, kept, or held by the script)
- *    plus a small constant per stream, per frame and per queue slot (the
- *    queue array as stream.h documents it); all is freed at the end.
+ *    plus a small constant per stream and per frame, and the queue's
+ *    bookkeeping within amortized growth; a stream holds at most its cap;
+ *    all is freed at the end.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -409,11 +410,25 @@ static void rollback(fstream *fs, const before *b) {
 }
 
 /* What a send of `bytes` gets from the stream's own checks. */
-static int gate(const fstream *fs, size_t bytes) {
+/* What a stream's queue bookkeeping may take with n frames queued at most
+ * since it was last empty: nothing up to 4 (the idle allocation holds
+ * them), else within amortized growth. A bound, not the layout. */
+static size_t queue_bound(size_t n) { return n > 4 ? 16 * n + 128 : 0; }
+
+/* The model's verdict on sending n frames of bytes: the stream's state, an
+ * overflow when the bytes alone pass the cap, SSE_OK when they fit with the
+ * most bookkeeping they may need, and GATE_EITHER in between, where the
+ * answer depends on the queue's layout (the script skips those sends). */
+#define GATE_EITHER 1
+static int gate(const fstream *fs, size_t bytes, size_t n) {
+  size_t most = queued(fs) + n > fs->qmax ? queued(fs) + n : fs->qmax;
+  size_t book = queue_bound(most);
   if (fs->err != SSE_OK)
     return fs->err;
   if (bytes > fs->cap || pend(fs) > fs->cap - bytes)
     return SSE_E_OVERFLOW;
+  if (book > fs->cap - bytes - pend(fs))
+    return GATE_EITHER;
   return SSE_OK;
 }
 
@@ -573,6 +588,11 @@ static int transport(fstream *fs, const sse_iovec *iov, size_t n,
   take = total;
   if (b >= 0x60 && b < 0xc0 && (size_t)(b - 0x60) < total)
     take = (size_t)(b - 0x60);
+  if (!take) {
+    /* SSE_OK without progress is a callback bug: the stream fails */
+    fail_stream(fs);
+    return SSE_OK;
+  }
   if (take > fs->sent.len - fs->wire.len)
     failf(r, "stream %d wrote %zu bytes more than it accepted", fs->index,
           take - (fs->sent.len - fs->wire.len));
@@ -763,11 +783,8 @@ static void check_all(run *r) {
     if (sse_stream_get_error(fs->s) != fs->err)
       failf(r, "stream %d: state %d, the model says %d", k,
             sse_stream_get_error(fs->s), fs->err);
-    /* the queue array (none up to 4 frames, then at most 16 frames or
-     * twice the most queued, as it doubles) and the queued frames, whole */
-    bound += STREAM_OVH;
-    if (fs->qmax > 4)
-      bound += sizeof(void *) * (2 * fs->qmax > 16 ? 2 * fs->qmax : 16);
+    /* the queue's bookkeeping (queue_bound) and the queued frames, whole */
+    bound += STREAM_OVH + queue_bound(fs->qmax);
     if (queued(fs))
       bound += FRAME_OVH * queued(fs) + fs->sent.len -
                (fs->qhead ? fs->ends[fs->qhead - 1] : 0);
@@ -788,7 +805,9 @@ static void op_send_frame(run *r, fstream *fs, int slot) {
   if (!fs->s || (fi && over_budget(fs, fi->len)))
     return;
   snap(fs, &b);
-  want = fs->err ? fs->err : !f ? SSE_E_INVALID_ARGUMENT : gate(fs, fi->len);
+  want = fs->err ? fs->err : !f ? SSE_E_INVALID_ARGUMENT : gate(fs, fi->len, 1);
+  if (want == GATE_EITHER)
+    return;
   if (want == SSE_OK)
     put(fs, fi);
   fs->full = 0;
@@ -808,14 +827,18 @@ static void replay(run *r, fstream *fs, int by_id, const char *id,
   int want, got;
   snap(fs, &b);
   if (refused) {
-    want = refused;
+    want = fs->err ? fs->err : refused; /* the stream's state comes first */
     n = 0;
   } else {
     for (i = 0; i < n; i++)
       bytes += fis[i]->len;
     if (over_budget(fs, bytes))
       return;
-    want = gate(fs, bytes);
+    want = gate(fs, bytes, n);
+    if (want == GATE_EITHER)
+      return;
+    if (want == SSE_E_OVERFLOW && fs->err == SSE_OK)
+      want = SSE_E_NOSPACE; /* a replay that does not fit is only refused */
     if (want == SSE_OK)
       for (i = 0; i < n; i++)
         put(fs, fis[i]);
@@ -948,7 +971,7 @@ static void op_tick(run *r, fstream *fs, int variant) {
   if (fs->err == SSE_OK && fs->interval && !pend(fs) &&
       fs->now >= add_sat(fs->last, fs->interval)) {
     const finfo *ka = &keepalive_fi;
-    want = gate(fs, 2);
+    want = gate(fs, 2, 1); /* nothing pending: never GATE_EITHER */
     if (want == SSE_OK)
       put(fs, ka);
     got = sse_stream_tick(fs->s, now_ms, &deadline);
@@ -994,8 +1017,10 @@ static void op_open(run *r, fstream *fs, int variant) {
     want = -1000; /* nothing to send: SSE_OK, nothing happens */
   else {
     encode(r, fi);
-    want = gate(fs, fi->len); /* at most 64 KiB: no budget needed */
+    want = gate(fs, fi->len, 1); /* at most 64 KiB: no budget needed */
   }
+  if (want == GATE_EITHER)
+    return;
   if (want == SSE_OK)
     put(fs, fi);
   fs->full = 0;
@@ -1040,7 +1065,9 @@ static void op_private(run *r, fstream *fs, int what, int variant) {
   else if (enc != SSE_OK)
     want = enc;
   else
-    want = gate(fs, fi->len);
+    want = gate(fs, fi->len, 1);
+  if (want == GATE_EITHER)
+    return;
   if (want == SSE_OK)
     put(fs, fi);
   fs->full = 0;
