@@ -21,7 +21,7 @@ run() {
   local name=$1 dir=$2 t0 log
   shift 2
   t0=$(date +%s)
-  log=$dir.ctest.log
+  log=$dir/ctest-portability.log
   cmake -S . -B "$dir" "${common[@]}" "${configure[@]}" >/dev/null
   cmake --build "$dir" -j2 >/dev/null
   if ! ctest --test-dir "$dir" --output-on-failure -j2 "$@" >"$log" 2>&1; then
