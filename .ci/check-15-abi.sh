@@ -6,7 +6,8 @@
 #  - the static library holds no writable data (no global mutable state);
 #  - every public header compiles alone as C99 and as C++11 (extern "C"
 #    links), warning-free, includes only standard or public headers, and
-#    documents every declaration with a comment;
+#    documents every declaration with a comment (functions declared one
+#    after the other may share one);
 #  - the ABI has not changed incompatibly since the committed baseline
 #    lib/abi/libsse.so.<major>.abi (libabigail's abidiff on a -g build; see
 #    .ci/abi-baseline.sh): removed or changed functions, variables or public
@@ -85,7 +86,7 @@ for path in headers:
             problems.append(f"{rel}:{line}: {m.group(1)} is declared without SSE_API")
         declared.add(m.group(1))
     # Doc comments: each top-level declaration follows a comment (a run of
-    # #defines shares one), or carries one on its line.
+    # #defines, or of SSE_API functions, shares one), or carries one on its line.
     for n, line in enumerate(lines):
         if not re.match(r"(SSE_API\b|typedef\b|enum\b|struct\b|#define SSE_)", line):
             continue
@@ -95,6 +96,12 @@ for path in headers:
         k = n - 1
         if line.startswith("#define"):
             while k >= 0 and lines[k].startswith("#define"):
+                k -= 1
+        elif line.startswith("SSE_API"):
+            # Functions declared one after the other share one comment.
+            while k >= 0 and not lines[k].rstrip().endswith("*/") and (
+                    lines[k].startswith("SSE_API") or
+                    (lines[k][:1] in " \t" and lines[k].strip())):
                 k -= 1
         if "/*" in line or (k >= 0 and lines[k].rstrip().endswith("*/")):
             continue
