@@ -12,7 +12,7 @@ start=$(date +%s)
 sh .ci/deps qemu-user binutils gcc-aarch64-linux-gnu libcmocka-dev:arm64 \
   gcc-s390x-linux-gnu libcmocka-dev:s390x
 export SSE_MEMBOUND_BYTES=$((64 << 20))
-common=(-DSSE_BUILD_EXAMPLES=OFF -DSSE_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+common=(-DSSE_BUILD_EXAMPLES=OFF -DBUILD_SHARED_LIBS=OFF -DSSE_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo)
 
 # run NAME BUILD_DIR CTEST_ARGS...: configure (with the arguments in
 # $configure), build, run CTest; at least the unit tests and the five corpus
