@@ -484,7 +484,7 @@ static void test_finish_and_reset(void **state) {
   assert_int_equal(sse_decoder_finish(d), SSE_OK);
   assert_int_equal(discards, 1);
   /* the uncommitted id 8 is not the last event ID */
-  id = sse_decoder_last_event_id(d, &len);
+  id = sse_decoder_get_last_event_id(d, &len);
   assert_int_equal(len, 1);
   assert_memory_equal(id, "7", 1);
   assert_int_equal(sse_decoder_feed(d, "data: c\n\n", 9, NULL), SSE_E_STATE);
@@ -493,7 +493,7 @@ static void test_finish_and_reset(void **state) {
   assert_int_equal(sse_decoder_reset(d), SSE_OK);
   assert_int_equal(sse_decoder_feed(d, "\xEF\xBB\xBF" "data: c\n\n", 12, NULL),
                    SSE_OK);
-  id = sse_decoder_last_event_id(d, &len);
+  id = sse_decoder_get_last_event_id(d, &len);
   assert_int_equal(len, 1);
   assert_memory_equal(id, "7", 1);
   /* a reset in the middle of an event reports it and drops it */
@@ -524,7 +524,7 @@ static void test_set_last_event_id(void **state) {
   (void)state;
   cb.on_event = remember_id;
   assert_int_equal(sse_decoder_new(&d, &cb, &seen, NULL), SSE_OK);
-  assert_int_equal(sse_decoder_last_event_id(d, &len)[0], 0);
+  assert_int_equal(sse_decoder_get_last_event_id(d, &len)[0], 0);
   assert_int_equal(len, 0);
   assert_int_equal(sse_decoder_set_last_event_id(d, "a\nb", 3),
                    SSE_E_INVALID_FIELD);
@@ -536,7 +536,10 @@ static void test_set_last_event_id(void **state) {
   assert_memory_equal(seen.id, "42", 2);
   assert_int_equal(sse_decoder_set_limits(d, 3, 0), SSE_OK);
   assert_int_equal(sse_decoder_set_last_event_id(d, "1234", 4),
-                   SSE_E_LINE_TOO_LONG);
+                   SSE_E_INVALID_VALUE);
+  assert_memory_equal(sse_decoder_get_last_event_id(d, &len), "42", 2);
+  assert_int_equal(len, 2); /* a refused id changes nothing */
+  assert_int_equal(sse_decoder_set_last_event_id(d, "123", 3), SSE_OK);
   sse_decoder_free(d);
 }
 

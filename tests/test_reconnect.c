@@ -782,7 +782,7 @@ static void test_with_decoder(void **state) {
   assert_true(sse_reconnect_deadline(w.r) == 20 + 250);
 
   assert_int_equal(sse_decoder_reset(d), SSE_OK);
-  id = sse_decoder_last_event_id(d, &len);
+  id = sse_decoder_get_last_event_id(d, &len);
   assert_int_equal(len, 1);
   assert_memory_equal(id, "7", 1);
   assert_int_equal(w.events, 1);
@@ -790,7 +790,7 @@ static void test_with_decoder(void **state) {
   connect_ok(w.r, 270);
   assert_int_equal(sse_decoder_feed(d, part2, sizeof part2 - 1, NULL), SSE_OK);
   assert_int_equal(w.events, 2);
-  id = sse_decoder_last_event_id(d, &len);
+  id = sse_decoder_get_last_event_id(d, &len);
   assert_int_equal(len, 1);
   assert_memory_equal(id, "7", 1);
   sse_decoder_free(d);

@@ -362,7 +362,7 @@ static int build_headers(client *c) {
   static const char name[] = "Last-Event-ID: ";
   struct curl_slist *h = NULL, *u;
   size_t idlen;
-  const char *id = sse_decoder_last_event_id(c->dec, &idlen);
+  const char *id = sse_decoder_get_last_event_id(c->dec, &idlen);
   char *line;
   int ok = 1;
   curl_slist_free_all(c->headers);

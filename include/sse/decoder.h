@@ -205,7 +205,7 @@ SSE_API int sse_decoder_reset(sse_decoder *decoder);
  * the next call that feeds, finishes, resets, sets it or frees the decoder.
  * Never NULL for a valid decoder ("" when none).
  */
-SSE_API const char *sse_decoder_last_event_id(const sse_decoder *decoder,
+SSE_API const char *sse_decoder_get_last_event_id(const sse_decoder *decoder,
                                               size_t *len);
 
 /*
