@@ -28,9 +28,9 @@
  * value, as after a pause). Values pointing into the chunk make one more
  * case: copying them may fail after later lines were processed, so `mark`
  * remembers the first line whose value points into the chunk and `snap`
- * the block before it; no line with a side effect (a callback, an id) runs
- * while mark is set ("commit" copies first), so feed can give back every
- * byte from mark and restore snap.
+ * the block before it; no line with a side effect (a callback) runs while
+ * mark is set ("commit" copies first), so feed can give back every byte
+ * from mark and restore snap.
  *
  * Paths. The reference path takes every byte: run() finds each line end
  * with sse__find_eol, then line_done() for a whole line, or partial_bytes()
@@ -103,6 +103,19 @@ static SSE__INLINE void set_mark(sse_decoder *d, const char *s) {
   d->snap.dbuf_len = d->dbuf.len;
   d->snap.type = d->type;
   d->snap.type_len = d->type_len;
+  d->snap.id_dirty = d->id_dirty;
+}
+
+/* set_mark for the first data line of a block: with no data before it, the
+ * data fields need no saving (they are set afresh when have_data is 0). */
+static SSE__INLINE void set_mark_data(sse_decoder *d, const char *s) {
+  if (d->mark)
+    return;
+  d->mark = s;
+  d->snap.have_data = 0;
+  d->snap.type = d->type;
+  d->snap.type_len = d->type_len;
+  d->snap.id_dirty = d->id_dirty;
 }
 
 static void restore_snapshot(sse_decoder *d) {
@@ -112,6 +125,7 @@ static void restore_snapshot(sse_decoder *d) {
   d->dbuf.len = d->snap.dbuf_len;
   d->type = d->snap.type;
   d->type_len = d->snap.type_len;
+  d->id_dirty = d->snap.id_dirty;
   d->mark = NULL;
 }
 
@@ -255,7 +269,7 @@ static int data_line(sse_decoder *d, const char *s, const char *v, size_t n) {
     if (d->have_data)
       return data_join(d, v, n);
     /* The first data line is passed by pointer: no copy. */
-    set_mark(d, s);
+    set_mark_data(d, s);
     d->have_data = 1;
     d->data = v;
     d->data_len = n;
@@ -269,6 +283,7 @@ static int data_line(sse_decoder *d, const char *s, const char *v, size_t n) {
     d->line = LINE_DATA;
     d->line_len = 0;
     d->resume = v;
+    d->after_line = 1;
     return rc;
   }
   if (rc != SSE_OK || d->skipping)
@@ -278,6 +293,7 @@ static int data_line(sse_decoder *d, const char *s, const char *v, size_t n) {
     d->line = LINE_DATA;
     d->line_len = 0;
     d->resume = v;
+    d->after_line = 1;
   }
   return rc;
 }
@@ -286,7 +302,6 @@ static int data_line(sse_decoder *d, const char *s, const char *v, size_t n) {
 /* Dispatch. */
 
 static int dispatch(sse_decoder *d) {
-  const sse__buf *id = d->id_dirty ? &d->idbuf : &d->last;
   sse_event ev;
   int rc;
   if (d->skipping) {
@@ -297,6 +312,7 @@ static int dispatch(sse_decoder *d) {
     return SSE_OK;
   }
   if (d->have_data) {
+    const sse__buf *id = d->id_dirty ? &d->idbuf : &d->last;
     if (d->type_len) {
       ev.type = d->type;
       ev.type_len = d->type_len;
@@ -374,7 +390,9 @@ static int on_id(sse_decoder *d, const char *s, size_t n) {
   int rc;
   if (n && memchr(s, 0, n))
     return SSE_OK; /* an id containing NUL is ignored */
-  if ((rc = commit(d)) != SSE_OK)
+  /* Undone by restoring snap.id_dirty, unless it overwrites an id that
+   * was pending before the mark: then nothing may point into the chunk. */
+  if (d->mark && d->snap.id_dirty && (rc = commit(d)) != SSE_OK)
     return rc;
   had = d->idbuf.len; /* a failed append changes no byte */
   d->idbuf.len = 0;
@@ -518,8 +536,15 @@ static SSE__INLINE int chunk_line(sse_decoder *d, const char *s, size_t n,
     v++;
     n--;
   }
-  if (!d->have_data)
-    return data_line(d, s, v, n); /* the first: passed by pointer */
+  if (!d->have_data) { /* the first: passed by pointer, as in data_line */
+    if (n >= d->max_event) /* the value and its LF do not fit */
+      return data_line(d, s, v, n);
+    set_mark_data(d, s);
+    d->have_data = 1;
+    d->data = v;
+    d->data_len = n;
+    return SSE_OK;
+  }
   b = &d->dbuf;
   if (d->data != b->p || n >= b->cap - b->len || !fits(d, n + 1))
     return data_join(d, v, n);
@@ -835,13 +860,14 @@ static int run(sse_decoder *d, const char **pp, const char *end) {
       break;
     } else {
       rc = chunk_line(d, p, (size_t)(eol - p), end);
-      if (SSE__UNLIKELY(d->resume != NULL || d->limits_pending)) {
+      if (SSE__UNLIKELY(d->after_line)) {
+        d->after_line = 0;
         if (d->resume) { /* stopped inside the line */
           p = d->resume;
           d->resume = NULL;
           break;
         }
-        if (rc != SSE_E_NOMEM) /* set from a callback of this line */
+        if (d->limits_pending && rc != SSE_E_NOMEM) /* set from a callback */
           sse__dec_apply_limits(d);
       }
       if (rc == SSE_E_NOMEM) /* the line is given back whole */

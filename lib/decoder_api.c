@@ -142,6 +142,7 @@ static int abandon(sse_decoder *d) {
   d->skipping = 0;
   d->id_dirty = 0;
   d->resume = NULL;
+  d->after_line = 0;
   sse__dec_clear_block(d);
   sse__dec_apply_limits(d);
   if (had && d->cb.on_discard)
@@ -228,10 +229,12 @@ int sse_decoder_set_limits(sse_decoder *d, size_t max_line, size_t max_event) {
   d->set_line = max_line ? max_line : SSE_DEFAULT_MAX_LINE;
   d->set_event = max_event ? max_event : SSE_DEFAULT_MAX_EVENT;
   /* Between lines (and outside a callback) the next line is not begun. */
-  if (!d->busy && d->line == LINE_NONE)
+  if (!d->busy && d->line == LINE_NONE) {
     sse__dec_apply_limits(d);
-  else
+  } else {
     d->limits_pending = 1;
+    d->after_line = d->busy; /* from a callback: see run() */
+  }
   return SSE_OK;
 }
 

@@ -24,6 +24,7 @@ typedef struct sse__snapshot {
   const char *type;
   size_t type_len;
   unsigned char have_data;
+  unsigned char id_dirty;
 } sse__snapshot;
 
 struct sse_decoder {
@@ -45,6 +46,8 @@ struct sse_decoder {
   unsigned char skipping;  /* discarding the block up to the next blank line */
   unsigned char id_dirty;  /* idbuf holds an id not yet committed */
   unsigned char limits_pending; /* set_line/set_event wait for a line start */
+  unsigned char after_line; /* run() must look after this line: resume set,
+                               or limits set from a callback */
   unsigned char carry_len;
   unsigned char carry[4];  /* on_data with UTF-8: a sequence cut by a piece */
   size_t line_len;         /* bytes of the current partial line so far */
