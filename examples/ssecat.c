@@ -405,7 +405,7 @@ static int emit_record(encoder *e, const record *rec, const char **err) {
       rc = sse_encode_comment(e->buf, e->cap, rec->str[K_COMMENT].p,
                               rec->str[K_COMMENT].len, &n);
     else {
-      sse_event ev = {0};
+      sse_message ev = {0};
       const jstr *t = &rec->str[K_TYPE], *id = &rec->str[K_ID];
       /* "message" is the default type: no line needed. */
       if (rec->has[K_TYPE] && !(t->len == 7 && !memcmp(t->p, "message", 7))) {
@@ -422,7 +422,7 @@ static int emit_record(encoder *e, const record *rec, const char **err) {
       ev.data_len = rec->str[K_DATA].len;
       if (!rec->has[K_DATA])
         ev.data = NULL;
-      rc = sse_encode_event(e->buf, e->cap, &ev, &n);
+      rc = sse_encode_message(e->buf, e->cap, &ev, &n);
       if (rc == SSE_OK && ev.id) {
         e->last_id.len = 0;
         jstr_put(&e->last_id, ev.id, ev.id_len);

@@ -9,10 +9,12 @@
  *  - sse/encoder.h  injection-safe encoder into memory or iovecs (servers)
  *  - sse/reconnect.h  reconnection policy for clients: delays, backoff,
  *                     response verdicts, idle deadline (no I/O, no clock)
- *  - sse/stream.h   stream over a write callback, broadcast frames, replay
- *                   history (servers)
- *  - sse/http.h     response header fields, Last-Event-ID and Content-Type
- *                   checks
+ *  - sse/frame.h    an event encoded once, shared by many streams (servers)
+ *  - sse/stream.h   one client's output, pushed through a write callback or
+ *                   pulled by the server (servers)
+ *  - sse/history.h  recent frames, replayed from a Last-Event-ID (servers)
+ *  - sse/http.h     response header fields, Last-Event-ID, id round trip and
+ *                   Content-Type checks
  *
  * The library does no I/O, starts no thread and reads no clock.
  */
@@ -23,7 +25,9 @@
 #include "sse/decoder.h"
 #include "sse/encoder.h"
 #include "sse/reconnect.h"
+#include "sse/frame.h"
 #include "sse/stream.h"
+#include "sse/history.h"
 #include "sse/http.h"
 
 #endif /* SSE_H */

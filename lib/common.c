@@ -11,7 +11,7 @@ const char *sse_strerror(int code) {
   switch (code) {
   case SSE_OK: return "success";
   case SSE_PAUSE: return "paused by a callback";
-  case SSE_E_AGAIN: return "operation would block";
+  case SSE_E_AGAIN: return "would block";
   case SSE_E_NOSPACE: return "output buffer too small";
   case SSE_E_LINE_TOO_LONG: return "line too long";
   case SSE_E_EVENT_TOO_LARGE: return "event data too large";
@@ -26,11 +26,38 @@ const char *sse_strerror(int code) {
   case SSE_E_NOMEM: return "out of memory";
   case SSE_E_CALLBACK: return "callback failed";
   case SSE_E_WRITE: return "write callback failed";
-  case SSE_E_OVERFLOW: return "pending output over the cap";
+  case SSE_E_OVERFLOW: return "stream over its cap";
   case SSE_E_CLOSED: return "stream closed";
   default: return "unknown error";
   }
 }
+
+const char *sse_error_name(int code) {
+  switch (code) {
+  case SSE_OK: return "SSE_OK";
+  case SSE_PAUSE: return "SSE_PAUSE";
+  case SSE_E_AGAIN: return "SSE_E_AGAIN";
+  case SSE_E_NOSPACE: return "SSE_E_NOSPACE";
+  case SSE_E_NOMEM: return "SSE_E_NOMEM";
+  case SSE_E_INVALID_FIELD: return "SSE_E_INVALID_FIELD";
+  case SSE_E_INVALID_VALUE: return "SSE_E_INVALID_VALUE";
+  case SSE_E_UNKNOWN_ID: return "SSE_E_UNKNOWN_ID";
+  case SSE_E_EVICTED: return "SSE_E_EVICTED";
+  case SSE_E_TRUNCATED: return "SSE_E_TRUNCATED";
+  case SSE_E_INVALID_ARGUMENT: return "SSE_E_INVALID_ARGUMENT";
+  case SSE_E_STATE: return "SSE_E_STATE";
+  case SSE_E_BUSY: return "SSE_E_BUSY";
+  case SSE_E_LINE_TOO_LONG: return "SSE_E_LINE_TOO_LONG";
+  case SSE_E_EVENT_TOO_LARGE: return "SSE_E_EVENT_TOO_LARGE";
+  case SSE_E_CALLBACK: return "SSE_E_CALLBACK";
+  case SSE_E_WRITE: return "SSE_E_WRITE";
+  case SSE_E_OVERFLOW: return "SSE_E_OVERFLOW";
+  case SSE_E_CLOSED: return "SSE_E_CLOSED";
+  default: return "SSE_E_UNKNOWN";
+  }
+}
+
+int sse_is_fatal(int code) { return code <= -60 && code >= -79; }
 
 static void *libc_malloc(size_t n, void *user) {
   (void)user;

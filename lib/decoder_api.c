@@ -253,15 +253,14 @@ const char *sse_decoder_get_last_event_id(const sse_decoder *d, size_t *len) {
 }
 
 int sse_decoder_set_last_event_id(sse_decoder *d, const char *id, size_t len) {
-  size_t i, had;
+  size_t had;
   int rc = enter(d);
   if (rc != SSE_OK)
     return rc;
   if (!id && len)
     return SSE_E_INVALID_ARGUMENT;
-  for (i = 0; i < len; i++)
-    if (id[i] == '\0' || id[i] == '\r' || id[i] == '\n')
-      return SSE_E_INVALID_FIELD;
+  if (sse__check_field(id, len, 1) != SSE_OK)
+    return SSE_E_INVALID_FIELD;
   if (len > d->set_line)
     return SSE_E_INVALID_VALUE;
   /* A failed append leaves the buffer as it was: restoring its length

@@ -33,7 +33,7 @@ static void put_lines(out *o, const char *prefix, size_t plen, const char *s,
   }
 }
 
-int sse_check_field(const char *value, size_t len, int is_id) {
+int sse__check_field(const char *value, size_t len, int is_id) {
   if (!len)
     return SSE_OK;
   if (!value)
@@ -43,14 +43,14 @@ int sse_check_field(const char *value, size_t len, int is_id) {
   return SSE_OK;
 }
 
-static int check_event(const sse_event *ev) {
+static int check_event(const sse_message *ev) {
   int rc;
   if ((!ev->type && ev->type_len) || (!ev->id && ev->id_len) ||
       (!ev->data && ev->data_len))
     return SSE_E_INVALID_ARGUMENT;
-  rc = sse_check_field(ev->type, ev->type_len, 0);
+  rc = sse__check_field(ev->type, ev->type_len, 0);
   if (rc == SSE_OK)
-    rc = sse_check_field(ev->id, ev->id_len, 1);
+    rc = sse__check_field(ev->id, ev->id_len, 1);
   return rc;
 }
 
@@ -69,7 +69,7 @@ static int add_size(size_t *a, size_t b) {
 
 /* The frame of an event whose data is one line (or absent), written
  * without per-piece bounds checks once its size is known to fit. */
-static int encode_one_line(char *buf, size_t cap, const sse_event *ev,
+static int encode_one_line(char *buf, size_t cap, const sse_message *ev,
                            size_t *len) {
   size_t need = 1 + (ev->type ? 8 : 0) + (ev->id ? 5 : 0) +
                 (ev->data ? 7 : 0),
@@ -105,7 +105,8 @@ static int encode_one_line(char *buf, size_t cap, const sse_event *ev,
   return SSE_OK;
 }
 
-int sse_encode_event(void *buf, size_t cap, const sse_event *ev, size_t *len) {
+int sse_encode_message(void *buf, size_t cap, const sse_message *ev,
+                       size_t *len) {
   out o;
   int rc;
   if (!ev || !len || (!buf && cap))
@@ -191,8 +192,9 @@ static void piece(pieces *v, const char *s, size_t n) {
   v->bytes += n;
 }
 
-int sse_encode_event_iov(const sse_event *ev, sse_iovec *iov, size_t iov_cap,
-                         size_t *count, size_t *bytes) {
+int sse_encode_message_iov(sse_iovec *iov, size_t iov_cap,
+                           const sse_message *ev, size_t *count,
+                           size_t *bytes) {
   pieces v;
   int rc;
   if (!ev || !count || (!iov && iov_cap))

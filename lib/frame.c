@@ -65,7 +65,7 @@ int sse_frame_atomic(void) {
 #endif
 }
 
-int sse_frame_new_event(sse_frame **out, const sse_event *ev,
+int sse_frame_new_message(sse_frame **out, const sse_message *ev,
                         const sse_allocator *allocator) {
   sse_allocator a;
   sse_frame *f;
@@ -75,14 +75,14 @@ int sse_frame_new_event(sse_frame **out, const sse_event *ev,
   if (!out || !ev)
     return SSE_E_INVALID_ARGUMENT;
   *out = NULL;
-  rc = sse_encode_event(NULL, 0, ev, &len);
+  rc = sse_encode_message(NULL, 0, ev, &len);
   if (rc != SSE_E_NOSPACE)
     return rc; /* INVALID_FIELD or INVALID_ARGUMENT: never OK with cap 0 */
   sse__allocator_init(&a, allocator);
   rc = sse__frame_alloc(&f, &a, len, &p);
   if (rc != SSE_OK)
     return rc;
-  sse_encode_event(p, len, ev, &len);
+  sse_encode_message(p, len, ev, &len);
   if (ev->id) {
     /* The encoder's documented layout: ["event: " TYPE "\n"] "id: " ID. */
     f->flags |= SSE__FRAME_HAS_ID;
@@ -126,7 +126,7 @@ void sse_frame_release(sse_frame *frame) {
     sse__frame_unref(frame);
 }
 
-const char *sse_frame_bytes(const sse_frame *frame, size_t *len) {
+const char *sse_frame_get_bytes(const sse_frame *frame, size_t *len) {
   if (!frame) {
     if (len)
       *len = 0;
@@ -137,7 +137,7 @@ const char *sse_frame_bytes(const sse_frame *frame, size_t *len) {
   return frame->data;
 }
 
-const char *sse_frame_id(const sse_frame *frame, size_t *len) {
+const char *sse_frame_get_id(const sse_frame *frame, size_t *len) {
   if (len)
     *len = 0;
   if (!frame || !(frame->flags & SSE__FRAME_HAS_ID))

@@ -161,10 +161,7 @@ int sse_history_push(sse_history *h, sse_frame *f, uint64_t *seq) {
 }
 
 /* Sends kept frames [from, count) onto s, all or nothing. */
-static int queue_from(const sse_history *ch, sse_stream *s, size_t from) {
-  /* Every history is made by sse_history_new, never a const object: the
-   * replay mark may be written through this pointer. */
-  sse_history *h = (sse_history *)ch;
+static int queue_from(sse_history *h, sse_stream *s, size_t from) {
   size_t i, bytes = 0, start;
   int rc;
   for (i = from; i < h->count; i++)
@@ -222,13 +219,16 @@ static size_t find(const sse_history *h, const char *id, size_t len) {
   return lo < end && id_num(slot(h, lo)) == v ? lo : h->count;
 }
 
-int sse_history_replay(const sse_history *h, sse_stream *s,
-                       const char *last_id, size_t len, uint64_t *pos) {
+int sse_history_replay(sse_history *h, sse_stream *s, const char *last_id,
+                       size_t len, uint64_t *pos) {
   size_t i;
   uint64_t v;
   int rc;
   if (!h || !s || (!last_id && len))
     return SSE_E_INVALID_ARGUMENT;
+  rc = sse__stream_state(s); /* the stream's state first, as every send */
+  if (rc != SSE_OK)
+    return rc;
   i = find(h, last_id, len);
   if (i < h->count) {
     rc = queue_from(h, s, i + 1);
@@ -244,11 +244,16 @@ int sse_history_replay(const sse_history *h, sse_stream *s,
   return SSE_E_UNKNOWN_ID;
 }
 
-int sse_history_replay_from(const sse_history *h, sse_stream *s,
-                            uint64_t pos, uint64_t *next) {
+int sse_history_replay_from(sse_history *h, sse_stream *s, uint64_t pos,
+                            uint64_t *next) {
   uint64_t first;
   int rc;
-  if (!h || !s || pos > h->last)
+  if (!h || !s)
+    return SSE_E_INVALID_ARGUMENT;
+  rc = sse__stream_state(s);
+  if (rc != SSE_OK)
+    return rc;
+  if (pos > h->last)
     return SSE_E_INVALID_ARGUMENT;
   first = h->last - h->count + 1;
   if (pos + 1 < first) {
@@ -262,11 +267,14 @@ int sse_history_replay_from(const sse_history *h, sse_stream *s,
   return rc;
 }
 
-size_t sse_history_range(const sse_history *h, uint64_t *first,
-                         uint64_t *last) {
-  if (first)
-    *first = h ? h->last - h->count + 1 : 1;
-  if (last)
-    *last = h ? h->last : 0;
-  return h ? h->bytes : 0;
+uint64_t sse_history_get_first_seq(const sse_history *h) {
+  return h ? h->last - h->count + 1 : 0;
 }
+
+uint64_t sse_history_get_last_seq(const sse_history *h) {
+  return h ? h->last : 0;
+}
+
+size_t sse_history_get_count(const sse_history *h) { return h ? h->count : 0; }
+
+size_t sse_history_get_bytes(const sse_history *h) { return h ? h->bytes : 0; }

@@ -88,6 +88,19 @@ int sse_http_last_event_id(const char *value, size_t len, size_t max_len,
   return SSE_OK;
 }
 
+int sse_http_check_id(const char *id, size_t len, size_t max_len) {
+  size_t i;
+  if (!id && len)
+    return SSE_E_INVALID_ARGUMENT;
+  if (!len || len > (max_len ? max_len : SSE_DEFAULT_MAX_LAST_EVENT_ID) ||
+      id[0] == ' ' || id[len - 1] == ' ')
+    return SSE_E_INVALID_VALUE;
+  for (i = 0; i < len; i++)
+    if ((unsigned char)id[i] < 0x20 || (unsigned char)id[i] > 0x7e)
+      return SSE_E_INVALID_VALUE;
+  return SSE_OK;
+}
+
 /* RFC 9110 tchar. */
 static int tchar(unsigned char c) {
   if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))

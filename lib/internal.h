@@ -20,9 +20,11 @@
  * hint that never faults, even past the caller's buffer (so the address is
  * computed as an integer, not as a pointer past the object). */
 #if defined(__GNUC__)
+#  define SSE__PREFETCH(p) __builtin_prefetch((const void *)(p))
 #  define SSE__PREFETCH_AHEAD(p) \
     __builtin_prefetch((const void *)((uintptr_t)(p) + 2048))
 #else
+#  define SSE__PREFETCH(p) ((void)0)
 #  define SSE__PREFETCH_AHEAD(p) ((void)0)
 #endif
 
@@ -64,6 +66,13 @@ int sse__buf_append(const sse_allocator *a, sse__buf *b, const void *s,
                     size_t n, size_t soft_max);
 
 void sse__buf_free(const sse_allocator *a, sse__buf *b);
+
+/* --- fields (encoder.c) ------------------------------------------------- */
+
+/* SSE_OK when value can be written on one line: no CR or LF, and with
+ * is_id nonzero no NUL either; else SSE_E_INVALID_FIELD (value may be NULL
+ * when len is 0; SSE_E_INVALID_ARGUMENT when not). */
+int sse__check_field(const char *value, size_t len, int is_id);
 
 /* --- scanning (scan.c) ------------------------------------------------------ */
 

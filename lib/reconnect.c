@@ -283,7 +283,7 @@ sse_reconnect_reason sse_reconnect_get_reason(const sse_reconnect *r) {
   return r ? r->reason : SSE_RECONNECT_NOT_STOPPED;
 }
 
-uint64_t sse_reconnect_deadline(const sse_reconnect *r) {
+uint64_t sse_reconnect_get_deadline(const sse_reconnect *r) {
   if (!r)
     return UINT64_MAX;
   switch (r->state) {
@@ -291,21 +291,21 @@ uint64_t sse_reconnect_deadline(const sse_reconnect *r) {
     return r->wait_until;
   case SSE_RECONNECT_CONNECTING:
   case SSE_RECONNECT_STREAMING:
-    return r->idle_ms ? sat_add(r->last_rx, r->idle_ms) : UINT64_MAX;
+    return r->idle_ms ? sat_add(r->last_rx, r->idle_ms) : SSE_NO_DEADLINE;
   default:
     return UINT64_MAX;
   }
 }
 
-uint64_t sse_reconnect_retry_ms(const sse_reconnect *r) {
+uint64_t sse_reconnect_get_retry_ms(const sse_reconnect *r) {
   return r ? r->retry_ms : 0;
 }
 
-uint32_t sse_reconnect_failures(const sse_reconnect *r) {
+uint32_t sse_reconnect_get_failures(const sse_reconnect *r) {
   return r ? r->failures : 0;
 }
 
-uint32_t sse_reconnect_reconnects(const sse_reconnect *r) {
+uint32_t sse_reconnect_get_reconnects(const sse_reconnect *r) {
   return r ? r->reconnects : 0;
 }
 
@@ -386,13 +386,17 @@ int sse_reconnect_parse_retry_after(const char *value, size_t len,
     /* delta-seconds; the result stays below SSE_RECONNECT_NO_RETRY_AFTER */
     const uint64_t top = (UINT64_MAX - 1) / 1000;
     uint64_t v = 0;
+    int over = 0;
     for (i = 0; i < n; i++) {
       unsigned d = (unsigned)(s[i] - '0');
       if (d > 9)
         return SSE_E_INVALID_VALUE;
-      v = v > (top - d) / 10 ? top : v * 10 + d;
+      if (over || v > (top - d) / 10)
+        over = 1; /* past top seconds: saturates */
+      else
+        v = v * 10 + d;
     }
-    *ms = v >= top ? UINT64_MAX - 1 : v * 1000;
+    *ms = over ? UINT64_MAX - 1 : v * 1000;
     return SSE_OK;
   }
   if (now_unix_s < 0 || !parse_imf_fixdate(s, n, &when))

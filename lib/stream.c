@@ -6,11 +6,17 @@
  * always uses the inline ring, so a send onto an idle stream never allocates
  * a slot. Every send makes all its checks and allocations before anything
  * is written, which gives the strong guarantee: send_one for one frame,
- * begin then put_ring for a batch (a history replay). Frames sent onto an
- * idle stream skip the queue: they are offered to the callback at once and
- * only what it leaves is queued, so a frame written whole costs no reference
- * count (an atomic operation on a line that every stream of a broadcast
- * shares). */
+ * begin then put_ring for a batch (a history replay, send_frames). Frames
+ * sent onto an idle push stream skip the queue: they are offered to the
+ * callback at once and only what it leaves is queued, so a frame written
+ * whole costs no reference count (an atomic operation on a line that every
+ * stream of a broadcast shares). A pull stream only queues; the server
+ * takes from the front (read, peek and consume).
+ *
+ * What a stream holds, checked against max_pending: pending bytes plus the
+ * queue array when there is one (the inline ring is part of the idle
+ * allocation), so a stream stalled on tiny frames cannot grow its array
+ * past the cap. */
 #include "stream_int.h"
 
 #define INLINE_SLOTS 4
@@ -24,8 +30,9 @@ enum {
   F_CLOCK = 1u << 2,   /* ticked at least once */
   F_KICK = 1u << 3,    /* begin found the stream idle: put_ring writes */
   F_PLAIN = 1u << 4,   /* the callback is cb.write, not cb.writev */
-  F_WROTE = 1u << 5    /* the callback accepted bytes since the latest tick,
-                          so the last write is at `now` (not `last`) */
+  F_WROTE = 1u << 5,   /* bytes left the stream since the latest tick, so
+                          the last write is at `now` (not `last`) */
+  F_PULL = 1u << 6     /* no callback: the server reads the queue */
 };
 
 /* The first 48 bytes are all that a send onto an idle stream reads or
@@ -72,22 +79,47 @@ static void drop_queue(sse_stream *s) {
   s->off = s->pending = 0;
 }
 
-/* Makes room for n more frames: the ring doubles, unwrapped into a new
- * array. SSE_OK or SSE_E_NOMEM with nothing changed. */
-static int reserve(sse_stream *s, size_t n) {
+/* The ring size after making room for n more frames (the ring doubles), or
+ * 0 when that is more than a ring can be. */
+static size_t ring_after(const sse_stream *s, size_t n) {
   size_t need, cap;
-  const sse_frame **q;
-  uint32_t i;
   if (n <= (size_t)(s->cap - s->count))
-    return SSE_OK;
+    return s->cap;
   if (n > (size_t)MAX_SLOTS - s->count)
-    return SSE_E_NOMEM;
+    return 0;
   need = s->count + n;
   /* a stream that falls behind often falls further: start at FIRST_SLOTS */
   cap = s->cap < FIRST_SLOTS / 2 ? FIRST_SLOTS : (size_t)s->cap * 2;
   while (cap < need)
     cap *= 2;
-  if (cap > MAX_SLOTS || cap > (size_t)-1 / sizeof *q)
+  if (cap > MAX_SLOTS || cap > (size_t)-1 / sizeof(const sse_frame *))
+    return 0;
+  return cap;
+}
+
+/* Bytes of a queue array of cap slots: none for the inline ring. */
+static size_t array_bytes(size_t cap) {
+  return cap > INLINE_SLOTS ? cap * sizeof(const sse_frame *) : 0;
+}
+
+/* Whether n more frames of bytes in all fit under the cap, counting the
+ * queue array they would need. An impossible ring fits (reserve then says
+ * SSE_E_NOMEM). */
+static int fits(const sse_stream *s, size_t n, size_t bytes) {
+  size_t held = array_bytes(ring_after(s, n));
+  return bytes <= s->max_pending && held <= s->max_pending - bytes &&
+         s->pending <= s->max_pending - bytes - held;
+}
+
+/* Makes room for n more frames, unwrapped into a new array when the ring
+ * grows. SSE_OK or SSE_E_NOMEM with nothing changed. */
+static int reserve(sse_stream *s, size_t n) {
+  size_t cap = ring_after(s, n);
+  const sse_frame **q;
+  uint32_t i;
+  if (cap == s->cap)
+    return SSE_OK;
+  if (!cap)
     return SSE_E_NOMEM;
   q = sse__malloc(&s->alloc, cap * sizeof *q);
   if (!q)
@@ -111,14 +143,16 @@ static int check(const sse_stream *s) {
   return s->err;
 }
 
+int sse__stream_state(const sse_stream *s) { return check(s); }
+
 int sse__stream_begin(sse_stream *s, size_t n, size_t bytes) {
   int rc = check(s);
   if (rc != SSE_OK)
     return rc;
-  if (bytes > s->max_pending || s->pending > s->max_pending - bytes)
-    return SSE_E_OVERFLOW;
+  if (!fits(s, n, bytes))
+    return SSE_E_NOSPACE;
   rc = reserve(s, n);
-  if (rc == SSE_OK && !s->count)
+  if (rc == SSE_OK && !s->count && !(s->flags & F_PULL))
     s->flags |= F_KICK;
   return rc;
 }
@@ -131,7 +165,7 @@ static void put(sse_stream *s, const sse_frame *f) {
 }
 
 /* Removes accepted bytes from the front of the queue. */
-static void consume(sse_stream *s, size_t n) {
+static void advance(sse_stream *s, size_t n) {
   s->pending -= n;
   while (n) {
     const sse_frame *f = s->q[s->head];
@@ -189,7 +223,8 @@ static SSE__INLINE int offer(sse_stream *s, const sse_iovec *iov, size_t n,
     *written = 0;
     return SSE_OK;
   }
-  if (rc != SSE_OK || *written > *offered) {
+  /* SSE_OK must come with progress: would-block has one spelling */
+  if (rc != SSE_OK || *written == 0 || *written > *offered) {
     s->err = SSE_E_WRITE;
     drop_queue(s);
     return SSE_E_WRITE;
@@ -222,7 +257,7 @@ static int drain(sse_stream *s) {
     if (offer(s, iov, i, &offered, &written) != SSE_OK)
       return SSE_E_WRITE;
     if (written)
-      consume(s, written);
+      advance(s, written);
     if (written < offered)
       return SSE_E_AGAIN;
   }
@@ -258,7 +293,7 @@ static int write_ring(sse_stream *s, const sse_frame *const *ring, size_t cap,
       offered += f->len;
     }
     n_iov = k;
-    s->pending = bytes; /* what sse_stream_pending tells the callback */
+    s->pending = bytes; /* what sse_stream_get_pending tells the callback */
     if (offer(s, iov, n_iov, &offered, &written) != SSE_OK)
       return SSE_E_WRITE;
     s->pending = 0;
@@ -305,7 +340,7 @@ static int write_through(sse_stream *s, const sse_frame *f) {
   v.base = f->data;
   v.len = f->len;
   s->flags |= F_STARTED;
-  s->pending = f->len; /* what sse_stream_pending tells the callback */
+  s->pending = f->len; /* what sse_stream_get_pending tells the callback */
   if (offer(s, &v, 1, &offered, &written) != SSE_OK)
     return SSE_E_WRITE;
   s->pending -= written;
@@ -318,16 +353,21 @@ static int write_through(sse_stream *s, const sse_frame *f) {
 }
 
 /* One frame as a send, after check(): an overflow here is the stream's
- * end. An idle stream writes it through; a busy one only queues it (the
- * transport is known to be full). */
-static int send_one(sse_stream *s, const sse_frame *f) {
+ * end. An idle push stream writes it through; a busy one only queues it
+ * (the transport is known to be full), and so does a pull stream. */
+static SSE__INLINE int send_one(sse_stream *s, const sse_frame *f) {
   int rc;
-  if (f->len > s->max_pending || s->pending > s->max_pending - f->len) {
+  if (!s->count) {
+    if (f->len > s->max_pending || s->pending > s->max_pending - f->len) {
+      s->err = SSE_E_OVERFLOW;
+      return SSE_E_OVERFLOW;
+    }
+    if (!(s->flags & F_PULL))
+      return write_through(s, f);
+  } else if (!fits(s, 1, f->len)) {
     s->err = SSE_E_OVERFLOW;
     return SSE_E_OVERFLOW;
   }
-  if (!s->count)
-    return write_through(s, f);
   rc = reserve(s, 1);
   if (rc == SSE_OK)
     put(s, f);
@@ -341,7 +381,7 @@ static int private_frame(sse_stream *s, size_t len, sse_frame **f,
   int rc = check(s);
   if (rc != SSE_OK)
     return rc;
-  if (len > s->max_pending || s->pending > s->max_pending - len) {
+  if (!fits(s, 1, len)) {
     s->err = SSE_E_OVERFLOW;
     return SSE_E_OVERFLOW;
   }
@@ -357,6 +397,7 @@ static int send_private(sse_stream *s, sse_frame *f) {
 
 /* ------------------------------------------------------------------------ */
 
+/* A stream with the vectored, the plain or (both NULL) no callback. */
 static int create(sse_stream **out, sse_writev_fn writev, sse_write_fn write,
                   void *user, const sse_allocator *allocator) {
   sse_allocator a;
@@ -364,8 +405,6 @@ static int create(sse_stream **out, sse_writev_fn writev, sse_write_fn write,
   if (!out)
     return SSE_E_INVALID_ARGUMENT;
   *out = NULL;
-  if (!writev && !write)
-    return SSE_E_INVALID_ARGUMENT;
   sse__allocator_init(&a, allocator);
   s = sse__malloc(&a, sizeof *s);
   if (!s)
@@ -374,10 +413,11 @@ static int create(sse_stream **out, sse_writev_fn writev, sse_write_fn write,
   s->alloc = a;
   if (writev) {
     s->cb.writev = writev;
-  } else {
+  } else if (write) {
     s->cb.write = write;
     s->flags = F_PLAIN;
-  }
+  } else
+    s->flags = F_PULL;
   s->user = user;
   s->q = s->q_inline;
   s->cap = INLINE_SLOTS;
@@ -390,12 +430,26 @@ static int create(sse_stream **out, sse_writev_fn writev, sse_write_fn write,
 
 int sse_stream_new(sse_stream **out, sse_writev_fn writev, void *user,
                    const sse_allocator *allocator) {
+  if (!writev) {
+    if (out)
+      *out = NULL;
+    return SSE_E_INVALID_ARGUMENT;
+  }
   return create(out, writev, NULL, user, allocator);
 }
 
 int sse_stream_new_write(sse_stream **out, sse_write_fn write, void *user,
                          const sse_allocator *allocator) {
+  if (!write) {
+    if (out)
+      *out = NULL;
+    return SSE_E_INVALID_ARGUMENT;
+  }
   return create(out, NULL, write, user, allocator);
+}
+
+int sse_stream_new_pull(sse_stream **out, const sse_allocator *allocator) {
+  return create(out, NULL, NULL, NULL, allocator);
 }
 
 void sse_stream_free(sse_stream *s) {
@@ -434,7 +488,63 @@ int sse_stream_send_frame(sse_stream *s, sse_frame *frame) {
   return send_one(s, frame);
 }
 
-int sse_stream_send_event(sse_stream *s, const sse_event *ev) {
+int sse_stream_send_frames(sse_stream *s, sse_frame *const *frames,
+                           size_t n) {
+  size_t i, bytes = 0;
+  int rc = check(s);
+  if (rc != SSE_OK)
+    return rc;
+  if (!frames && n)
+    return SSE_E_INVALID_ARGUMENT;
+  for (i = 0; i < n; i++) {
+    if (!frames[i])
+      return SSE_E_INVALID_ARGUMENT;
+    if (frames[i]->len > (size_t)-1 - bytes)
+      bytes = (size_t)-1; /* more than any cap: overflows below */
+    else
+      bytes += frames[i]->len;
+  }
+  if (!n)
+    return SSE_OK;
+  rc = sse__stream_begin(s, n, bytes);
+  if (rc == SSE_E_NOSPACE) {
+    s->err = SSE_E_OVERFLOW;
+    return SSE_E_OVERFLOW;
+  }
+  if (rc != SSE_OK)
+    return rc;
+  return sse__stream_put_ring(s, (const sse_frame *const *)frames, n, 0, n,
+                              bytes);
+}
+
+int sse_stream_broadcast(sse_stream *const *streams, size_t n,
+                         sse_frame *frame, int *results, size_t *failed) {
+  size_t i, bad = 0;
+  if (failed)
+    *failed = 0;
+  if (!frame || (!streams && n))
+    return SSE_E_INVALID_ARGUMENT;
+  for (i = 0; i < n; i++)
+    if (!streams[i])
+      return SSE_E_INVALID_ARGUMENT;
+  for (i = 0; i < n; i++) {
+    sse_stream *s = streams[i];
+    int rc;
+    if (i + 4 < n)
+      SSE__PREFETCH(streams[i + 4]);
+    rc = check(s);
+    if (SSE__LIKELY(rc == SSE_OK))
+      rc = send_one(s, frame);
+    if (results)
+      results[i] = rc;
+    bad += rc != SSE_OK;
+  }
+  if (failed)
+    *failed = bad;
+  return SSE_OK;
+}
+
+int sse_stream_send_message(sse_stream *s, const sse_message *ev) {
   sse_frame *f;
   size_t len;
   char *p;
@@ -443,13 +553,13 @@ int sse_stream_send_event(sse_stream *s, const sse_event *ev) {
     return rc;
   if (!ev)
     return SSE_E_INVALID_ARGUMENT;
-  rc = sse_encode_event(NULL, 0, ev, &len);
+  rc = sse_encode_message(NULL, 0, ev, &len);
   if (rc != SSE_E_NOSPACE)
     return rc;
   rc = private_frame(s, len, &f, &p);
   if (rc != SSE_OK)
     return rc;
-  sse_encode_event(p, len, ev, &len);
+  sse_encode_message(p, len, ev, &len);
   return send_private(s, f);
 }
 
@@ -521,9 +631,89 @@ int sse_stream_flush(sse_stream *s) {
     return SSE_E_INVALID_ARGUMENT;
   if (s->flags & F_IN_CB)
     return SSE_E_BUSY;
+  if (s->flags & F_PULL)
+    return SSE_E_STATE;
   if (s->err == SSE_E_WRITE)
     return SSE_E_WRITE;
   return drain(s);
+}
+
+/* The checks of read and peek: SSE_OK when there are bytes to take. */
+static int pull_check(const sse_stream *s) {
+  if (s->flags & F_IN_CB)
+    return SSE_E_BUSY;
+  if (!(s->flags & F_PULL))
+    return SSE_E_STATE;
+  if (s->count)
+    return SSE_OK;
+  return s->err != SSE_OK ? s->err : SSE_E_AGAIN;
+}
+
+int sse_stream_read(sse_stream *s, void *buf, size_t cap, size_t *len) {
+  char *out = buf;
+  size_t n = 0;
+  int rc;
+  if (len)
+    *len = 0;
+  if (!s || !len || !buf || !cap)
+    return SSE_E_INVALID_ARGUMENT;
+  rc = pull_check(s);
+  if (rc != SSE_OK)
+    return rc;
+  while (n < cap && s->count) {
+    const sse_frame *f = s->q[s->head];
+    size_t k = f->len - s->off;
+    if (k > cap - n)
+      k = cap - n;
+    memcpy(out + n, f->data + s->off, k);
+    n += k;
+    advance(s, k);
+  }
+  *len = n;
+  s->flags |= F_WROTE;
+  return SSE_OK;
+}
+
+int sse_stream_peek(sse_stream *s, sse_iovec *iov, size_t iov_cap,
+                    size_t *count) {
+  size_t i, n;
+  int rc;
+  if (count)
+    *count = 0;
+  if (!s || !count || !iov || !iov_cap)
+    return SSE_E_INVALID_ARGUMENT;
+  rc = pull_check(s);
+  if (rc != SSE_OK)
+    return rc;
+  n = s->count;
+  if (n > iov_cap)
+    n = iov_cap;
+  if (n > SSE_STREAM_MAX_IOV)
+    n = SSE_STREAM_MAX_IOV;
+  for (i = 0; i < n; i++) {
+    const sse_frame *f = at(s, (uint32_t)i);
+    size_t off = i ? 0 : s->off;
+    iov[i].base = f->data + off;
+    iov[i].len = f->len - off;
+  }
+  *count = n;
+  return SSE_OK;
+}
+
+int sse_stream_consume(sse_stream *s, size_t n) {
+  if (!s)
+    return SSE_E_INVALID_ARGUMENT;
+  if (s->flags & F_IN_CB)
+    return SSE_E_BUSY;
+  if (!(s->flags & F_PULL))
+    return SSE_E_STATE;
+  if (n > s->pending)
+    return SSE_E_INVALID_ARGUMENT;
+  if (n) {
+    advance(s, n);
+    s->flags |= F_WROTE;
+  }
+  return SSE_OK;
 }
 
 static uint64_t add_sat(uint64_t a, uint64_t b) {
@@ -578,8 +768,10 @@ int sse_stream_close(sse_stream *s) {
   return SSE_OK;
 }
 
-size_t sse_stream_pending(const sse_stream *s) { return s ? s->pending : 0; }
+size_t sse_stream_get_pending(const sse_stream *s) {
+  return s ? s->pending : 0;
+}
 
-int sse_stream_error(const sse_stream *s) {
+int sse_stream_get_error(const sse_stream *s) {
   return s ? s->err : SSE_E_INVALID_ARGUMENT;
 }

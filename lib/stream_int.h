@@ -40,10 +40,15 @@ int sse__frame_alloc(sse_frame **out, const sse_allocator *a, size_t len,
 const sse_frame *sse__frame_ref(const sse_frame *f);
 void sse__frame_unref(const sse_frame *f);
 
+/* The state check every send starts with: SSE_OK, SSE_E_BUSY, the sticky
+ * state, or SSE_E_INVALID_ARGUMENT for NULL. */
+int sse__stream_state(const sse_stream *s);
+
 /* Sending many frames onto a stream as one all-or-nothing send (history
- * replay). begin checks the stream (busy, state) and that n frames of bytes
- * fit under its cap, and reserves n queue slots: SSE_OK, or an error with
- * nothing changed (SSE_E_OVERFLOW here does not overflow the stream). Then
+ * replay, send_frames). begin checks the stream (busy, state) and that n
+ * frames of bytes fit under its cap, and reserves n queue slots: SSE_OK, or
+ * an error with nothing changed (SSE_E_NOSPACE when they do not fit; it
+ * does not overflow the stream). Then
  * put_ring sends the frames ring[(start + i) % cap], i < n (start < cap,
  * n <= cap), bytes in all: if begin found the stream idle, they go to the
  * callback in place and only what it leaves is queued, with references;

@@ -48,30 +48,6 @@ void harness_log_str(test_log *l, const char *s, size_t n) {
   test_log_add(l, buf, k);
 }
 
-const char *harness_code_name(int code) {
-#define NAME(c)                                                                \
-  case c:                                                                      \
-    return #c
-  switch (code) {
-  case SSE_OK:
-    return "0"; /* as the models of the fuzz targets write it */
-    NAME(SSE_PAUSE);
-    NAME(SSE_E_NOMEM);
-    NAME(SSE_E_LINE_TOO_LONG);
-    NAME(SSE_E_EVENT_TOO_LARGE);
-    NAME(SSE_E_CALLBACK);
-    NAME(SSE_E_TRUNCATED);
-    NAME(SSE_E_INVALID_FIELD);
-    NAME(SSE_E_INVALID_VALUE);
-    NAME(SSE_E_INVALID_ARGUMENT);
-    NAME(SSE_E_STATE);
-    NAME(SSE_E_BUSY);
-  default:
-    return "unexpected code";
-  }
-#undef NAME
-}
-
 static void violation(hrec *h, const char *what) {
   if (h->r->violations)
     ++*h->r->violations;
@@ -226,7 +202,7 @@ static int h_discard(void *u, int reason) {
     violation(h, "unexpected discard reason");
   h->data.len = 0;
   if (!h->quiet)
-    test_log_printf(h->log, "discard %s\n", harness_code_name(reason));
+    test_log_printf(h->log, "discard %s\n", sse_error_name(reason));
   return cb_leave(h);
 }
 
@@ -310,7 +286,7 @@ static int set_last_id(hrec *h) {
     }
   }
   if (s != SSE_OK && !h->quiet)
-    test_log_printf(h->log, "setid %s\n", harness_code_name(s));
+    test_log_printf(h->log, "setid %s\n", sse_error_name(s));
   return SSE_OK;
 }
 
@@ -361,7 +337,7 @@ int harness_decode(const harness_run *r, const void *in, size_t n,
       violation(&h, "sse_decoder_new failed oddly");
     h.nomems++;
     if (!r->retry_on_nomem || ++tries >= max_retries) {
-      test_log_printf(log, "result %s\n", harness_code_name(rc));
+      test_log_printf(log, "result %s\n", sse_error_name(rc));
       goto out;
     }
   }
@@ -385,7 +361,7 @@ int harness_decode(const harness_run *r, const void *in, size_t n,
     const char *id = sse_decoder_get_last_event_id(h.d, &idn);
     test_log_add(log, "last ", 5);
     harness_log_str(log, id, idn);
-    test_log_printf(log, "\nresult %s\n", harness_code_name(rc));
+    test_log_printf(log, "\nresult %s\n", sse_error_name(rc));
   }
   sse_decoder_free(h.d);
 out:

@@ -3,15 +3,16 @@
  * allocator, and checks of the API contract on every call. Everything is
  * recorded as text, one line per report, so two runs are compared byte for
  * byte (strings escaped: \n \r \\ \| and \xHH for other non-printing
- * bytes; codes by name, e.g. SSE_E_LINE_TOO_LONG):
+ * bytes; codes by sse_error_name, e.g. SSE_E_LINE_TOO_LONG):
  *
  *   event TYPE|DATA|ID     retry N     comment TEXT     discard CODE
  *   last ID                (the final sse_decoder_get_last_event_id)
- *   result CODE            (the first non-OK, non-pause return, or 0; an
+ *   result CODE            (the first non-OK, non-pause return, or SSE_OK; an
  *                           SSE_E_NOMEM that was retried is not one)
  *
  * A broken contract (a wrong `consumed`, a non-sticky limit or callback
- * error, a callback after one other than on_discard in finish, a re-entrant call that was not refused...) is recorded as
+ * error, a callback after one other than on_discard in finish, a
+ * re-entrant call that was not refused...) is recorded as
  * a line starting with "!violation", so it makes every comparison fail and
  * shows up in the diff; r->violations counts them. Linked into the cmocka
  * tests and the fuzzers alike (it needs no cmocka). */
@@ -50,10 +51,6 @@ typedef struct harness_run {
  * to *log. Returns the result code (also the last line of the log). */
 int harness_decode(const harness_run *r, const void *in, size_t n,
                    test_log *log);
-
-/* The name of a code as records show it ("SSE_E_NOMEM"; "0" for SSE_OK), so that
- * records do not depend on the codes' values. */
-const char *harness_code_name(int code);
 
 /* Appends s[0..n) escaped as above. */
 void harness_log_str(test_log *l, const char *s, size_t n);

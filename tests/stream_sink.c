@@ -107,15 +107,15 @@ sse_stream *sink_stream(sink *k, const sse_allocator *a) {
 }
 
 void sink_drain(sse_stream *s, sink *k) {
-  size_t rounds = 0, limit = 4 * (sse_stream_pending(s) + 4);
+  size_t rounds = 0, limit = 4 * (sse_stream_get_pending(s) + 4);
   int rc;
-  while (sse_stream_pending(s)) {
+  while (sse_stream_get_pending(s)) {
     rc = sse_stream_flush(s);
     assert_true(rc == SSE_OK || rc == SSE_E_AGAIN);
     /* every mode makes progress at least every second call */
     assert_true(++rounds < limit);
     if (rc == SSE_OK)
-      assert_int_equal(sse_stream_pending(s), 0);
+      assert_int_equal(sse_stream_get_pending(s), 0);
   }
   assert_int_equal(sse_stream_flush(s), SSE_OK);
   assert_int_equal(k->calls_after_fail, 0);
@@ -137,8 +137,8 @@ void sink_expect_events(const sink *k, const char *want) {
   test_log_free(&got);
 }
 
-sse_event mk_event(const char *type, const char *id, const char *data) {
-  sse_event ev;
+sse_message mk_event(const char *type, const char *id, const char *data) {
+  sse_message ev;
   memset(&ev, 0, sizeof ev);
   ev.type = type;
   ev.type_len = type ? strlen(type) : 0;
@@ -151,10 +151,10 @@ sse_event mk_event(const char *type, const char *id, const char *data) {
 
 void enc_event(test_log *l, const char *type, const char *id,
                const char *data) {
-  sse_event ev = mk_event(type, id, data);
+  sse_message ev = mk_event(type, id, data);
   char buf[4096];
   size_t n;
-  assert_int_equal(sse_encode_event(buf, sizeof buf, &ev, &n), SSE_OK);
+  assert_int_equal(sse_encode_message(buf, sizeof buf, &ev, &n), SSE_OK);
   test_log_add(l, buf, n);
 }
 
@@ -172,4 +172,12 @@ void enc_retry(test_log *l, uint64_t ms) {
   size_t n;
   assert_int_equal(sse_encode_retry(buf, sizeof buf, ms, &n), SSE_OK);
   test_log_add(l, buf, n);
+}
+
+size_t hist_range(const sse_history *h, uint64_t *first, uint64_t *last) {
+  if (first)
+    *first = h ? sse_history_get_first_seq(h) : 1;
+  if (last)
+    *last = sse_history_get_last_seq(h);
+  return sse_history_get_bytes(h);
 }

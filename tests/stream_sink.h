@@ -63,7 +63,11 @@ void enc_event(test_log *l, const char *type, const char *id,
 void enc_comment(test_log *l, const char *text);
 void enc_retry(test_log *l, uint64_t ms);
 
-/* An sse_event over NUL-terminated strings (NULL: absent). */
-sse_event mk_event(const char *type, const char *id, const char *data);
+/* An sse_message over NUL-terminated strings (NULL: absent). */
+sse_message mk_event(const char *type, const char *id, const char *data);
+
+/* The history's sequence range (either pointer may be NULL) and the bytes
+ * it keeps, from the getters. */
+size_t hist_range(const sse_history *h, uint64_t *first, uint64_t *last);
 
 #endif

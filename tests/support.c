@@ -161,7 +161,7 @@ static int r_data(void *u, const char *s, size_t n) {
 static int r_discard(void *u, int code) {
   rec *r = u;
   r->data.len = 0;
-  test_log_printf(&r->log, "discard %d\n", code);
+  test_log_printf(&r->log, "discard %s\n", sse_error_name(code));
   return SSE_OK;
 }
 
@@ -195,7 +195,7 @@ test_log test_decode_split(const test_run *run, const void *in, size_t n,
   }
   if (rc == SSE_OK && run->finish)
     rc = sse_decoder_finish(d);
-  test_log_printf(&r.log, "result %d\n", rc);
+  test_log_printf(&r.log, "result %s\n", sse_error_name(rc));
   sse_decoder_free(d);
   test_log_free(&r.data);
   if (!r.log.p)

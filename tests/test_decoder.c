@@ -17,7 +17,7 @@ typedef struct vector {
   const char *name;
   const char *in;
   size_t len; /* 0: strlen(in) */
-  const char *want; /* the log, "result 0\n" appended by the checker */
+  const char *want; /* the log, "result SSE_OK\n" appended by the checker */
 } vector;
 
 #define V(name, in, want) {name, in, sizeof(in) - 1, want}
@@ -78,11 +78,11 @@ static const vector VECTORS[] = {
     V("type without data not kept", "event: t\n\ndata: x\n\n",
       "event message|x|\n"),
     V("eof discards", "data: a\n\ndata: b\n",
-      "event message|a|\ndiscard -13\n"),
+      "event message|a|\ndiscard SSE_E_TRUNCATED\n"),
     V("eof partial line", "data: a\n\ndata: b",
-      "event message|a|\ndiscard -13\n"),
+      "event message|a|\ndiscard SSE_E_TRUNCATED\n"),
     V("cr as last byte ends line", "data: a\r\rdata: b\r",
-      "event message|a|\ndiscard -13\n"),
+      "event message|a|\ndiscard SSE_E_TRUNCATED\n"),
     V("id persists", "id: 1\ndata: 1\n\nid: 2\ndata:2\n\ndata:3\n\n",
       "event message|1|1\nevent message|2|2\nevent message|3|2\n"),
     V("empty id resets", "id: 1\ndata: a\n\nid: \ndata: b\n\n",
@@ -106,7 +106,7 @@ static const vector VECTORS[] = {
                      "retry: 12a\nretry:\nretry\nretry: \n",
       ""),
     V("retry without dispatch", "data: a\n\nretry: 1200\ndata: b\n",
-      "event message|a|\nretry 1200\ndiscard -13\n"),
+      "event message|a|\nretry 1200\ndiscard SSE_E_TRUNCATED\n"),
     V("retry u64 max", "retry: 18446744073709551615\n",
       "retry 18446744073709551615\n"),
     V("retry saturates", "retry: 18446744073709551616\n"
@@ -175,13 +175,13 @@ static void check_all_chunkings(const test_run *run, const char *in,
       }
 }
 
-/* Appends "result 0\n" to an expected log. */
+/* Appends "result SSE_OK\n" to an expected log. */
 static char *with_result(const char *want, size_t wlen, int code,
                          size_t *outlen) {
   char *s = malloc(wlen + 32);
   assert_non_null(s);
   memcpy(s, want, wlen);
-  *outlen = wlen + (size_t)sprintf(s + wlen, "result %d\n", code);
+  *outlen = wlen + (size_t)sprintf(s + wlen, "result %s\n", sse_error_name(code));
   return s;
 }
 
@@ -236,7 +236,7 @@ static void test_long_lines(void **state) {
   want[wlen++] = '\n';
   for (i = 0; i < n; i++)
     want[wlen++] = (char)('A' + i % 26);
-  wlen += (size_t)sprintf(want + wlen, "|\nresult 0\n");
+  wlen += (size_t)sprintf(want + wlen, "|\nresult SSE_OK\n");
   {
     static const size_t chunks[] = {0, 1, 5, 7, 4096, 65536};
     test_run run = COMMENTS;
@@ -265,16 +265,16 @@ static void test_line_limit_boundary(void **state) {
   (void)state;
   run.max_line = 8;
   /* exactly 8 bytes: accepted, whatever the line's kind */
-  expect_all(&run, "data: ab\n\n", "event message|ab|\nresult 0\n");
-  expect_all(&run, ":comment\n", "comment comment\nresult 0\n");
-  expect_all(&run, "xxxxxxxx\ndata:1\n\n", "event message|1|\nresult 0\n");
+  expect_all(&run, "data: ab\n\n", "event message|ab|\nresult SSE_OK\n");
+  expect_all(&run, ":comment\n", "comment comment\nresult SSE_OK\n");
+  expect_all(&run, "xxxxxxxx\ndata:1\n\n", "event message|1|\nresult SSE_OK\n");
   /* 9 bytes: the limit error, with the events before it delivered */
-  expect_all(&run, "data:1\n\ndata: abc\n\n", "event message|1|\nresult -10\n");
-  expect_all(&run, ":commentx\n", "result -10\n");
-  expect_all(&run, "event: abc\n", "result -10\n");
-  expect_all(&run, "xxxxxxxxx\n", "result -10\n");
+  expect_all(&run, "data:1\n\ndata: abc\n\n", "event message|1|\nresult SSE_E_LINE_TOO_LONG\n");
+  expect_all(&run, ":commentx\n", "result SSE_E_LINE_TOO_LONG\n");
+  expect_all(&run, "event: abc\n", "result SSE_E_LINE_TOO_LONG\n");
+  expect_all(&run, "xxxxxxxxx\n", "result SSE_E_LINE_TOO_LONG\n");
   /* a line that never ends hits the limit too */
-  expect_all(&run, "data: abcdefgh", "result -10\n");
+  expect_all(&run, "data: abcdefgh", "result SSE_E_LINE_TOO_LONG\n");
 }
 
 static void test_event_limit_boundary(void **state) {
@@ -282,17 +282,17 @@ static void test_event_limit_boundary(void **state) {
   (void)state;
   /* the data buffer counts each value plus one LF */
   run.max_event = 4;
-  expect_all(&run, "data: abc\n\n", "event message|abc|\nresult 0\n");
-  expect_all(&run, "data: abcd\n\n", "result -11\n");
-  expect_all(&run, "data: a\ndata: b\n\n", "event message|a\nb|\nresult 0\n");
-  expect_all(&run, "data: a\ndata: bc\n\n", "result -11\n");
+  expect_all(&run, "data: abc\n\n", "event message|abc|\nresult SSE_OK\n");
+  expect_all(&run, "data: abcd\n\n", "result SSE_E_EVENT_TOO_LARGE\n");
+  expect_all(&run, "data: a\ndata: b\n\n", "event message|a\nb|\nresult SSE_OK\n");
+  expect_all(&run, "data: a\ndata: bc\n\n", "result SSE_E_EVENT_TOO_LARGE\n");
   /* empty data lines count: four fit, five do not */
   expect_all(&run, "data\ndata\ndata\ndata\n\n",
-             "event message|\n\n\n|\nresult 0\n");
-  expect_all(&run, "data\ndata\ndata\ndata\ndata\n\n", "result -11\n");
+             "event message|\n\n\n|\nresult SSE_OK\n");
+  expect_all(&run, "data\ndata\ndata\ndata\ndata\n\n", "result SSE_E_EVENT_TOO_LARGE\n");
   /* the limit is per event */
   expect_all(&run, "data: abc\n\ndata: abc\n\n",
-             "event message|abc|\nevent message|abc|\nresult 0\n");
+             "event message|abc|\nevent message|abc|\nresult SSE_OK\n");
 }
 
 static void test_limit_skip_policy(void **state) {
@@ -306,16 +306,16 @@ static void test_limit_skip_policy(void **state) {
   expect_all(&run,
              "id: 1\ndata: a\n\nid: 2\nevent: t\ndata: 0123456789\nretry: 5\n"
              "data: x\n\ndata: b\n\n",
-             "event message|a|1\ndiscard -10\nevent message|b|1\nresult 0\n");
+             "event message|a|1\ndiscard SSE_E_LINE_TOO_LONG\nevent message|b|1\nresult SSE_OK\n");
   expect_all(&run, "data: 1234\ndata: 5678\n\ndata: ok\n\n",
-             "discard -11\nevent message|ok|\nresult 0\n");
+             "discard SSE_E_EVENT_TOO_LARGE\nevent message|ok|\nresult SSE_OK\n");
   /* a never-ending line is skipped without being held */
   expect_all(&run, "data: 0123456789abcdef\ndata: x\n",
-             "discard -10\nresult 0\n");
+             "discard SSE_E_LINE_TOO_LONG\nresult SSE_OK\n");
   /* in pieces too */
   run.pieces = 1;
   expect_all(&run, "data: 1234\ndata: 5678\n\ndata: ok\n\n",
-             "discard -11\nevent message|ok|\nresult 0\n");
+             "discard SSE_E_EVENT_TOO_LARGE\nevent message|ok|\nresult SSE_OK\n");
 }
 
 static void test_limit_sticky_and_reset(void **state) {
@@ -346,10 +346,10 @@ static void test_pieces_exempt_from_line_limit(void **state) {
   run.max_line = 4;
   run.max_event = 64;
   expect_all(&run, "data: 0123456789\n\n",
-             "event message|0123456789|\nresult 0\n");
-  expect_all(&run, "event: long\n", "result -10\n");
+             "event message|0123456789|\nresult SSE_OK\n");
+  expect_all(&run, "event: long\n", "result SSE_E_LINE_TOO_LONG\n");
   run.max_event = 8;
-  expect_all(&run, "data: 0123456789\n\n", "result -11\n");
+  expect_all(&run, "data: 0123456789\n\n", "result SSE_E_EVENT_TOO_LARGE\n");
 }
 
 /* ---- callbacks: pause, abort, re-entrancy ------------------------------ */
@@ -554,30 +554,30 @@ static void test_utf8_option(void **state) {
   run.options = SSE_DECODER_UTF8;
   /* stray continuation bytes: one U+FFFD each */
   expect_all(&run, "data: \x80\x80\n\n",
-             "event message|\xEF\xBF\xBD\xEF\xBF\xBD|\nresult 0\n");
+             "event message|\xEF\xBF\xBD\xEF\xBF\xBD|\nresult SSE_OK\n");
   /* an encoded surrogate: three U+FFFD */
   expect_all(&run, "data: \xED\xA0\x80\n\n",
-             "event message|\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD|\nresult 0\n");
+             "event message|\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD|\nresult SSE_OK\n");
   /* a truncated sequence before a line end: one U+FFFD, then the LF */
   expect_all(&run, "data: \xE2\x82\ndata: x\n\n",
-             "event message|\xEF\xBF\xBD\nx|\nresult 0\n");
+             "event message|\xEF\xBF\xBD\nx|\nresult SSE_OK\n");
   /* type, id and comments too */
   expect_all(&run, "event: t\xFF\nid: i\xC0\n: c\xF5\ndata: x\n\n",
              "comment c\xEF\xBF\xBD\nevent t\xEF\xBF\xBD|x|i\xEF\xBF\xBD\n"
-             "result 0\n");
+             "result SSE_OK\n");
   /* valid text, noncharacters included, is untouched */
   expect_all(&run, "data: \xEF\xBF\xBF\xEF\xBF\xBE\xEF\xB7\x90\n\n",
-             "event message|\xEF\xBF\xBF\xEF\xBF\xBE\xEF\xB7\x90|\nresult 0\n");
+             "event message|\xEF\xBF\xBF\xEF\xBF\xBE\xEF\xB7\x90|\nresult SSE_OK\n");
   /* sequences cut by chunks, by the line end and by the end of a line
    * that goes on in the next chunk */
   expect_all(&run, "data: \xF0\x9F\x8E\x89\xE2\x82\xAC\ndata: \xF0\x9F\n\n",
              "event message|\xF0\x9F\x8E\x89\xE2\x82\xAC\n\xEF\xBF\xBD|\n"
-             "result 0\n");
+             "result SSE_OK\n");
   expect_all(&run, "data: \xC3\xA9\xC3\ndata: \xA9\n\n",
-             "event message|\xC3\xA9\xEF\xBF\xBD\n\xEF\xBF\xBD|\nresult 0\n");
+             "event message|\xC3\xA9\xEF\xBF\xBD\n\xEF\xBF\xBD|\nresult SSE_OK\n");
   /* without the option the bytes pass through */
   run.options = 0;
-  expect_all(&run, "data: \x80\n\n", "event message|\x80|\nresult 0\n");
+  expect_all(&run, "data: \x80\n\n", "event message|\x80|\nresult SSE_OK\n");
   }
 }
 

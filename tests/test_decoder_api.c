@@ -69,7 +69,7 @@ static int c_comment(void *u, const char *s, size_t n) {
 
 static int c_discard(void *u, int reason) {
   client *c = u;
-  test_log_printf(&c->log, "discard %s\n", harness_code_name(reason));
+  test_log_printf(&c->log, "discard %s\n", sse_error_name(reason));
   c->pieces.len = 0;
   return SSE_OK;
 }
@@ -100,7 +100,7 @@ static int feed_chunks(client *c, const char *s, size_t n, size_t chunk) {
     size_t k = chunk && n - at > chunk ? chunk : n - at, used = 0;
     int rc = sse_decoder_feed(c->d, s + at, k, &used);
     if (rc != SSE_OK) {
-      test_log_printf(&c->log, "feed %s\n", harness_code_name(rc));
+      test_log_printf(&c->log, "feed %s\n", sse_error_name(rc));
       return rc;
     }
     assert_int_equal(used, k);
@@ -232,7 +232,7 @@ static void limits_run(test_log *out, int pieces, size_t k, size_t c1,
     rc = feed_chunks(&c, limits_stream + k, n - k, c2);
   if (rc == SSE_OK)
     test_log_printf(&c.log, "finish %s\n",
-                    harness_code_name(sse_decoder_finish(c.d)));
+                    sse_error_name(sse_decoder_finish(c.d)));
   test_log_add(out, c.log.p, c.log.len);
   test_log_add(out, "", 1);
   client_close(&c);

@@ -43,11 +43,11 @@ static void pause_in_data_pieces(void **state) {
     r.pieces = 1;
     r.pause_every = every;
     expect_all_splits(&r, "data:a\ndata::lhlo\ndata: xyz\n\n",
-                      "event message|a\\n:lhlo\\nxyz|\nlast \nresult 0\n");
+                      "event message|a\\n:lhlo\\nxyz|\nlast \nresult SSE_OK\n");
     expect_all_splits(&r, "data::lhlo\n\n",
-                      "event message|:lhlo|\nlast \nresult 0\n");
+                      "event message|:lhlo|\nlast \nresult SSE_OK\n");
     expect_all_splits(&r, "data\ndata\ndata:12345678\r\n\r\n",
-                      "event message|\\n\\n12345678|\nlast \nresult 0\n");
+                      "event message|\\n\\n12345678|\nlast \nresult SSE_OK\n");
   }
 }
 
@@ -64,11 +64,11 @@ static void max_event_is_exact(void **state) {
     r.pieces = pieces;
     r.max_event = 5; /* "abcd\n" */
     expect_all_splits(&r, "data: abcd\n\n",
-                      "event message|abcd|\nlast \nresult 0\n");
+                      "event message|abcd|\nlast \nresult SSE_OK\n");
     expect_all_splits(&r, "data: a\ndata: bc\n\n",
-                      "event message|a\\nbc|\nlast \nresult 0\n");
+                      "event message|a\\nbc|\nlast \nresult SSE_OK\n");
     expect_all_splits(&r, "data\ndata\ndata\ndata\ndata\n\n",
-                      "event message|\\n\\n\\n\\n|\nlast \nresult 0\n");
+                      "event message|\\n\\n\\n\\n|\nlast \nresult SSE_OK\n");
     r.max_event = 4;
     expect_all_splits(&r, "data: abcd\n\n", "discard SSE_E_TRUNCATED\nlast \nresult SSE_E_EVENT_TOO_LARGE\n");
     expect_all_splits(&r, "data: a\ndata: bc\n\n", "discard SSE_E_TRUNCATED\nlast \nresult SSE_E_EVENT_TOO_LARGE\n");
@@ -91,9 +91,9 @@ static void limit_code_does_not_depend_on_chunking(void **state) {
   r.max_event = 1;
   expect_all_splits(&r, line, "discard SSE_E_TRUNCATED\nlast \nresult SSE_E_LINE_TOO_LONG\n");
   r.options = SSE_DECODER_SKIP_OVERSIZE;
-  expect_all_splits(&r, line, "discard SSE_E_LINE_TOO_LONG\nlast \nresult 0\n");
+  expect_all_splits(&r, line, "discard SSE_E_LINE_TOO_LONG\nlast \nresult SSE_OK\n");
   r.pieces = 1;
-  expect_all_splits(&r, line, "discard SSE_E_EVENT_TOO_LARGE\nlast \nresult 0\n");
+  expect_all_splits(&r, line, "discard SSE_E_EVENT_TOO_LARGE\nlast \nresult SSE_OK\n");
   r.options = 0;
   expect_all_splits(&r, line, "discard SSE_E_TRUNCATED\nlast \nresult SSE_E_EVENT_TOO_LARGE\n");
   r.pieces = 0;
@@ -104,7 +104,7 @@ static void limit_code_does_not_depend_on_chunking(void **state) {
   r.max_event = 21;
   expect_all_splits(&r, "data: 0123456789\ndata: 012345678\n\n",
                     "event message|0123456789\\n012345678|\nlast \n"
-                    "result 0\n");
+                    "result SSE_OK\n");
 }
 
 /* ---- direct API use ---------------------------------------------------- */
@@ -308,7 +308,7 @@ static void near_miss_field_names(void **state) {
                     "e\neven\neventx\nevent\nevenx:t\nid\nix:5\ni\nidx:6\n"
                     "r\nretr\nretryx:7\nretry\nretrx:8\nretry:\nretry:12a\n"
                     "z:9\n:\n\n",
-                    "comment \nevent message||\nlast \nresult 0\n");
+                    "comment \nevent message||\nlast \nresult SSE_OK\n");
 }
 
 /* Limits at the classification of a partial line (its first six bytes),
@@ -327,16 +327,16 @@ static void partial_line_limits(void **state) {
   expect_all_splits(&r,
                     "data: 0123456789\ndata: more\nid: 7\nevent: x\n: c\n\n"
                     "data:ok\n\n",
-                    "discard SSE_E_LINE_TOO_LONG\nevent message|ok|\nlast \nresult 0\n");
+                    "discard SSE_E_LINE_TOO_LONG\nevent message|ok|\nlast \nresult SSE_OK\n");
   r.pieces = 1;
   r.max_event = 6;
   expect_all_splits(&r, "data: ab\ndata: cd\ndata: ef\n\ndata: ok\n\n",
-                    "discard SSE_E_EVENT_TOO_LARGE\nevent message|ok|\nlast \nresult 0\n");
+                    "discard SSE_E_EVENT_TOO_LARGE\nevent message|ok|\nlast \nresult SSE_OK\n");
   expect_all_splits(&r, "data: abcd\ndata\ndata\n\n",
-                    "discard SSE_E_EVENT_TOO_LARGE\nlast \nresult 0\n");
+                    "discard SSE_E_EVENT_TOO_LARGE\nlast \nresult SSE_OK\n");
   r.pieces = 0;
   expect_all_splits(&r, "data:ab\ndata\ndata\ndata\ndata\n\ndata:ok\n\n",
-                    "discard SSE_E_EVENT_TOO_LARGE\nevent message|ok|\nlast \nresult 0\n");
+                    "discard SSE_E_EVENT_TOO_LARGE\nevent message|ok|\nlast \nresult SSE_OK\n");
 }
 
 /* A byte order mark only at the very start, whole or cut anywhere, and
@@ -346,15 +346,15 @@ static void bom_edges(void **state) {
   (void)state;
   memset(&r, 0, sizeof r);
   expect_all_splits(&r, "\xEF\xBB\xBF" "data: a\n\n",
-                    "event message|a|\nlast \nresult 0\n");
-  expect_all_splits(&r, "\xEF\xBB" "data: a\n\n", "last \nresult 0\n");
-  expect_all_splits(&r, "\xEF" "data: a\n\n", "last \nresult 0\n");
+                    "event message|a|\nlast \nresult SSE_OK\n");
+  expect_all_splits(&r, "\xEF\xBB" "data: a\n\n", "last \nresult SSE_OK\n");
+  expect_all_splits(&r, "\xEF" "data: a\n\n", "last \nresult SSE_OK\n");
   expect_all_splits(&r, "\xEF\xBB\n" "data: a\n\n",
-                    "event message|a|\nlast \nresult 0\n");
+                    "event message|a|\nlast \nresult SSE_OK\n");
   expect_all_splits(&r, "\xEF\xBB\xBF\xEF\xBB\xBF" "data: a\n\n",
-                    "last \nresult 0\n");
-  expect_all_splits(&r, "\xEF\xBB\xBF", "last \nresult 0\n");
-  expect_all_splits(&r, "\xEF\xBB", "last \nresult 0\n");
+                    "last \nresult SSE_OK\n");
+  expect_all_splits(&r, "\xEF\xBB\xBF", "last \nresult SSE_OK\n");
+  expect_all_splits(&r, "\xEF\xBB", "last \nresult SSE_OK\n");
 }
 
 /* Under SSE_DECODER_UTF8, a valid type and an invalid id, and the
@@ -367,14 +367,14 @@ static void utf8_fields(void **state) {
   r.comments = 1;
   expect_all_splits(&r, "event: caf\xC3\xA9\nid: \xFF\ndata: \xF0\x9F\x98\x80\n\n",
                     "event caf\\xc3\\xa9|\\xf0\\x9f\\x98\\x80|\\xef\\xbf\\xbd\n"
-                    "last \\xff\nresult 0\n");
+                    "last \\xff\nresult SSE_OK\n");
   expect_all_splits(&r, "event: \xE0\x80\nid: ok\ndata: \xF4\x90\x80\x80\n\n",
                     "event \\xef\\xbf\\xbd\\xef\\xbf\\xbd|\\xef\\xbf\\xbd\\xef"
                     "\\xbf\\xbd\\xef\\xbf\\xbd\\xef\\xbf\\xbd|ok\n"
-                    "last ok\nresult 0\n");
+                    "last ok\nresult SSE_OK\n");
   expect_all_splits(&r, ": \xF0\x90\x80\n: \xF0\x90\x80\x80\n",
                     "comment \\xef\\xbf\\xbd\ncomment \\xf0\\x90\\x80\\x80\n"
-                    "last \nresult 0\n");
+                    "last \nresult SSE_OK\n");
 }
 
 

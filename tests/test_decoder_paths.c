@@ -136,7 +136,7 @@ static void check_stream(gen *g, int pieces) {
   run.finish = 1;
   run.pieces = pieces;
   test_log_add(&want, g->want.p ? g->want.p : "", g->want.len);
-  test_log_add(&want, "result 0\n", 9);
+  test_log_add(&want, "result SSE_OK\n", 14);
   expect_same_at_every_chunking(&run, g, want.p);
   run.max_event = g->max_data;
   run.max_line = g->max_line;
@@ -144,7 +144,7 @@ static void check_stream(gen *g, int pieces) {
   run.max_event = g->max_data - 1;
   if (run.max_event) {
     test_log l = test_decode(&run, g->in.p, g->in.len, 0);
-    assert_non_null(strstr(l.p, "result -11\n"));
+    assert_non_null(strstr(l.p, "result SSE_E_EVENT_TOO_LARGE\n"));
     test_log_free(&l);
     expect_same_at_every_chunking(&run, g, NULL);
   }

@@ -19,11 +19,11 @@
 
 static sse_frame *frame(const char *id, const sse_allocator *a) {
   char data[32];
-  sse_event ev;
+  sse_message ev;
   sse_frame *f;
   snprintf(data, sizeof data, "d%s", id);
   ev = mk_event(NULL, id, data);
-  assert_int_equal(sse_frame_new_event(&f, &ev, a), SSE_OK);
+  assert_int_equal(sse_frame_new_message(&f, &ev, a), SSE_OK);
   return f;
 }
 
@@ -56,12 +56,12 @@ static void events_log(test_log *l, int from, int to) {
 static void expect_ids(const sink *k, int from, int to) {
   test_log want = {0};
   events_log(&want, from, to);
-  test_log_add(&want, "result 0\n", 9);
+  test_log_add(&want, "result SSE_OK\n", 14);
   sink_expect_events(k, want.p);
   test_log_free(&want);
 }
 
-static int replay(const sse_history *h, sse_stream *s, const char *id,
+static int replay(sse_history *h, sse_stream *s, const char *id,
                   uint64_t *pos) {
   return sse_history_replay(h, s, id, strlen(id), pos);
 }
@@ -80,7 +80,7 @@ static void test_replay_after_an_id(void **state) {
     sink k;
     assert_int_equal(sse_history_new(&h, 10, 0, &a), SSE_OK);
     push_range(h, 1, 8, &a);
-    sse_history_range(h, &first, &last);
+    hist_range(h, &first, &last);
     assert_true(first == 1 && last == 8);
     /* an id in the middle: everything after it, in order */
     sink_init(&k, mode, plain);
@@ -98,7 +98,7 @@ static void test_replay_after_an_id(void **state) {
     assert_int_equal(replay(h, s, "8", &pos), SSE_OK);
     assert_true(pos == 8);
     assert_int_equal(k.calls, 0);
-    assert_int_equal(sse_stream_pending(s), 0);
+    assert_int_equal(sse_stream_get_pending(s), 0);
     /* the oldest id */
     assert_int_equal(replay(h, s, "1", NULL), SSE_OK);
     sink_drain(s, &k);
@@ -183,7 +183,7 @@ static void test_unknown_ids(void **state) {
   }
   assert_int_equal(sse_history_replay(h, s, NULL, 0, NULL), SSE_E_UNKNOWN_ID);
   assert_int_equal(k.calls, 0);
-  assert_int_equal(sse_stream_pending(s), 0);
+  assert_int_equal(sse_stream_get_pending(s), 0);
   /* nothing pushed yet: every id is unknown, position 0 */
   sse_history_free(h);
   assert_int_equal(sse_history_new(&h, 0, 0, NULL), SSE_OK);
@@ -210,7 +210,7 @@ static void test_evicted_ids(void **state) {
     s = sink_stream(&k, &a);
     assert_int_equal(sse_history_new(&h, 4, 0, &a), SSE_OK);
     push_range(h, 1, 10, &a);
-    sse_history_range(h, &first, &last);
+    hist_range(h, &first, &last);
     assert_true(first == 7 && last == 10);
     assert_int_equal(ta.live, 1 + 1 + 1 + 4); /* h, ring, s, 4 frames */
     pos = 0;
@@ -294,7 +294,7 @@ static void test_opaque_ids(void **state) {
   k.wire.len = 0;
   assert_int_equal(replay(h, s, "a", &pos), SSE_OK);
   sink_drain(s, &k);
-  sink_expect_events(&k, "event message|dc|c\nresult 0\n");
+  sink_expect_events(&k, "event message|dc|c\nresult SSE_OK\n");
   sse_history_free(h);
   sse_stream_free(s);
   sink_free(&k);
@@ -304,7 +304,7 @@ static void test_byte_bound(void **state) {
   test_alloc ta = {0};
   sse_allocator a = test_alloc_hooks(&ta);
   char big[300];
-  sse_event ev;
+  sse_message ev;
   sse_frame *f;
   sse_history *h;
   sse_stream *s;
@@ -315,25 +315,25 @@ static void test_byte_bound(void **state) {
   sink_init(&k, SINK_ALL, 0);
   s = sink_stream(&k, &a);
   f = frame("1", &a); /* "id: 1\ndata: d1\n\n": 16 bytes */
-  sse_frame_bytes(f, &n);
+  sse_frame_get_bytes(f, &n);
   assert_int_equal(n, 16);
   sse_frame_release(f);
   assert_int_equal(sse_history_new(&h, 100, 50, &a), SSE_OK);
   push_range(h, 1, 3, &a); /* 48 bytes */
-  assert_int_equal(sse_history_range(h, &first, &last), 48);
+  assert_int_equal(hist_range(h, &first, &last), 48);
   assert_true(first == 1 && last == 3);
   push(h, "4", &a); /* 64 > 50: 1 goes */
-  assert_int_equal(sse_history_range(h, &first, &last), 48);
+  assert_int_equal(hist_range(h, &first, &last), 48);
   assert_true(first == 2 && last == 4);
   /* a frame over the byte bound is not kept and counts as evicted */
   memset(big, 'z', sizeof big - 1);
   big[sizeof big - 1] = 0;
   ev = mk_event(NULL, "5", big);
-  assert_int_equal(sse_frame_new_event(&f, &ev, &a), SSE_OK);
+  assert_int_equal(sse_frame_new_message(&f, &ev, &a), SSE_OK);
   assert_int_equal(sse_history_push(h, f, &seq), SSE_OK);
   sse_frame_release(f);
   assert_true(seq == 5);
-  bytes = sse_history_range(h, &first, &last);
+  bytes = hist_range(h, &first, &last);
   assert_int_equal(bytes, 0);
   assert_true(first == 6 && last == 5);
   assert_int_equal(replay(h, s, "4", &pos), SSE_E_EVICTED);
@@ -354,14 +354,14 @@ static void test_byte_bound(void **state) {
   /* exactly at the byte bound: all kept */
   assert_int_equal(sse_history_new(&h, 0, 48, NULL), SSE_OK);
   push_range(h, 1, 3, NULL);
-  assert_int_equal(sse_history_range(h, &first, &last), 48);
+  assert_int_equal(hist_range(h, &first, &last), 48);
   assert_true(first == 1 && last == 3);
   sse_history_free(h);
   /* a frame that is not kept needs no memory, even with the ring full */
   ta.fail_at = 0;
   assert_int_equal(sse_history_new(&h, 100, 200, &a), SSE_OK);
   push_range(h, 1, 8, &a); /* the ring's first 8 slots, full */
-  assert_int_equal(sse_frame_new_event(&f, &ev, &a), SSE_OK); /* id 5 */
+  assert_int_equal(sse_frame_new_message(&f, &ev, &a), SSE_OK); /* id 5 */
   ta.fail_at = ta.calls + 1;
   ta.fail_forever = 1;
   assert_int_equal(sse_history_push(h, f, &seq), SSE_OK);
@@ -373,7 +373,7 @@ static void test_byte_bound(void **state) {
   assert_int_equal(ta.live, 0);
   /* defaults */
   assert_int_equal(sse_history_new(&h, 0, 0, NULL), SSE_OK);
-  assert_int_equal(sse_history_range(h, &first, &last), 0);
+  assert_int_equal(hist_range(h, &first, &last), 0);
   assert_true(first == 1 && last == 0);
   sse_history_free(h);
 }
@@ -389,7 +389,7 @@ static void test_count_bound_and_ring(void **state) {
   /* many laps round the ring, replay from every kept id */
   assert_int_equal(sse_history_new(&h, 100, SIZE_MAX, &a), SSE_OK);
   push_range(h, 1, 1234, &a);
-  sse_history_range(h, &first, &last);
+  hist_range(h, &first, &last);
   assert_true(first == 1135 && last == 1234);
   assert_int_equal(ta.live, 2 + 100);
   for (pos = first; pos <= last; pos += 33) {
@@ -441,7 +441,7 @@ static void test_replay_from_positions(void **state) {
       test_log want = {0};
       events_log(&want, 1, 3);
       events_log(&want, 7, 10);
-      test_log_add(&want, "result 0\n", 9);
+      test_log_add(&want, "result SSE_OK\n", 14);
       sink_expect_events(&k, want.p);
       test_log_free(&want);
     }
@@ -533,7 +533,7 @@ static void test_handover(void **state) {
 /* A replay that does not fit under the stream's cap: refused whole, and
  * the stream stays usable (for a resync). */
 static void test_replay_over_the_cap(void **state) {
-  sse_event resync = mk_event("resync", NULL, "");
+  sse_message resync = mk_event("resync", NULL, "");
   sse_history *h;
   sse_stream *s;
   uint64_t pos = 0;
@@ -544,18 +544,18 @@ static void test_replay_over_the_cap(void **state) {
   sink_init(&k, SINK_ALL, 0);
   s = sink_stream(&k, NULL);
   assert_int_equal(sse_stream_set_max_pending(s, 63), SSE_OK);
-  assert_int_equal(replay(h, s, "1", &pos), SSE_E_OVERFLOW);
+  assert_int_equal(replay(h, s, "1", &pos), SSE_E_NOSPACE);
   assert_true(pos == 0); /* not set */
-  assert_int_equal(sse_stream_error(s), SSE_OK);
-  assert_int_equal(sse_stream_pending(s), 0);
+  assert_int_equal(sse_stream_get_error(s), SSE_OK);
+  assert_int_equal(sse_stream_get_pending(s), 0);
   assert_int_equal(k.calls, 0);
-  assert_int_equal(sse_history_replay_from(h, s, 1, NULL), SSE_E_OVERFLOW);
-  assert_int_equal(sse_stream_send_event(s, &resync), SSE_OK);
+  assert_int_equal(sse_history_replay_from(h, s, 1, NULL), SSE_E_NOSPACE);
+  assert_int_equal(sse_stream_send_message(s, &resync), SSE_OK);
   assert_int_equal(replay(h, s, "2", &pos), SSE_OK); /* 48 bytes fit */
   sink_drain(s, &k);
   sink_expect_events(&k, "event resync||\nevent message|d3|3\n"
                          "event message|d4|4\nevent message|d5|5\n"
-                         "result 0\n");
+                         "result SSE_OK\n");
   sse_stream_free(s);
   sse_history_free(h);
   sink_free(&k);
@@ -566,7 +566,7 @@ static void test_replay_behind_pending(void **state) {
   int mode, plain;
   (void)state;
   FOR_SINKS(mode, plain) {
-    sse_event first = mk_event(NULL, "0", "d0");
+    sse_message first = mk_event(NULL, "0", "d0");
     sse_history *h;
     sse_stream *s;
     size_t calls;
@@ -576,8 +576,8 @@ static void test_replay_behind_pending(void **state) {
     sink_init(&k, mode, plain);
     k.budget = 5;
     s = sink_stream(&k, NULL);
-    assert_int_equal(sse_stream_send_event(s, &first), SSE_OK);
-    assert_true(sse_stream_pending(s) > 0);
+    assert_int_equal(sse_stream_send_message(s, &first), SSE_OK);
+    assert_true(sse_stream_get_pending(s) > 0);
     calls = k.calls;
     assert_int_equal(replay(h, s, "3", NULL), SSE_OK);
     assert_int_equal(k.calls, calls); /* queued only */
@@ -587,7 +587,7 @@ static void test_replay_behind_pending(void **state) {
       test_log want = {0};
       events_log(&want, 0, 0);
       events_log(&want, 4, 6);
-      test_log_add(&want, "result 0\n", 9);
+      test_log_add(&want, "result SSE_OK\n", 14);
       sink_expect_events(&k, want.p);
       test_log_free(&want);
     }
@@ -630,7 +630,7 @@ static void test_replay_in_place(void **state) {
       pos = 0;
       assert_int_equal(replay(h, s, "31", &pos), SSE_OK);
       assert_true(pos == 180);
-      assert_int_equal(sse_stream_pending(s), all.len - b);
+      assert_int_equal(sse_stream_get_pending(s), all.len - b);
       assert_int_equal(k.wire.len, b);
       assert_memory_equal(k.wire.p, all.p, b);
       if (b == all.len) {
@@ -679,7 +679,7 @@ static void push_in_callback(sink *k) {
   assert_int_equal(sse_history_push(busy_history, f, NULL), SSE_E_BUSY);
   sse_frame_release(f);
   if (!busy_pending)
-    busy_pending = sse_stream_pending(k->hook_data);
+    busy_pending = sse_stream_get_pending(k->hook_data);
 }
 
 static void test_replay_callback(void **state) {
@@ -721,12 +721,12 @@ static void test_replay_callback(void **state) {
       k.fail_at = at;
       s = sink_stream(&k, &a);
       assert_int_equal(replay(h, s, "5", NULL) == SSE_OK ||
-                           sse_stream_error(s) == SSE_E_WRITE,
+                           sse_stream_get_error(s) == SSE_E_WRITE,
                        1);
-      while (sse_stream_error(s) == SSE_OK)
+      while (sse_stream_get_error(s) == SSE_OK)
         assert_int_not_equal(sse_stream_flush(s), SSE_OK);
-      assert_int_equal(sse_stream_error(s), SSE_E_WRITE);
-      assert_int_equal(sse_stream_pending(s), 0);
+      assert_int_equal(sse_stream_get_error(s), SSE_E_WRITE);
+      assert_int_equal(sse_stream_get_pending(s), 0);
       assert_int_equal(k.wire.len, at);
       assert_memory_equal(k.wire.p, want.p, at);
       sse_stream_free(s);
@@ -755,7 +755,7 @@ static void test_replay_errors(void **state) {
   sse_history *h;
   sse_stream *s;
   sse_frame *f;
-  sse_event noid = mk_event(NULL, NULL, "x");
+  sse_message noid = mk_event(NULL, NULL, "x");
   uint64_t seq = 99;
   sink k;
   (void)state;
@@ -763,16 +763,30 @@ static void test_replay_errors(void **state) {
   push_range(h, 1, 3, NULL);
   sink_init(&k, SINK_ALL, 0);
   s = sink_stream(&k, NULL);
-  /* closed */
+  /* closed: the stream's state comes first, before the lookup (an unknown
+   * or evicted id, a position beyond the newest, and no *pos) */
   assert_int_equal(sse_stream_close(s), SSE_OK);
   assert_int_equal(replay(h, s, "1", NULL), SSE_E_CLOSED);
+  seq = 99;
+  assert_int_equal(replay(h, s, "nope", &seq), SSE_E_CLOSED);
+  assert_true(seq == 99);
   assert_int_equal(sse_history_replay_from(h, s, 0, NULL), SSE_E_CLOSED);
+  assert_int_equal(sse_history_replay_from(h, s, 1000, &seq), SSE_E_CLOSED);
+  assert_true(seq == 99);
+  sse_stream_free(s);
+  /* overflowed, likewise */
+  s = sink_stream(&k, NULL);
+  assert_int_equal(sse_stream_set_max_pending(s, 1), SSE_OK);
+  assert_int_equal(sse_stream_send_comment(s, "", 0), SSE_E_OVERFLOW);
+  assert_int_equal(replay(h, s, "nope", &seq), SSE_E_OVERFLOW);
+  assert_int_equal(replay(h, s, "1", &seq), SSE_E_OVERFLOW);
+  assert_true(seq == 99);
   sse_stream_free(s);
   /* failed */
   k.fail_at = 0;
   s = sink_stream(&k, NULL);
   assert_int_equal(replay(h, s, "1", NULL), SSE_E_WRITE);
-  assert_int_equal(sse_stream_error(s), SSE_E_WRITE);
+  assert_int_equal(sse_stream_get_error(s), SSE_E_WRITE);
   assert_int_equal(replay(h, s, "1", NULL), SSE_E_WRITE);
   sse_stream_free(s);
   sink_free(&k);
@@ -800,11 +814,11 @@ static void test_replay_errors(void **state) {
   assert_int_equal(sse_history_replay_from(h, NULL, 0, NULL),
                    SSE_E_INVALID_ARGUMENT);
   /* frames a history cannot resume from */
-  assert_int_equal(sse_frame_new_event(&f, &noid, NULL), SSE_OK);
+  assert_int_equal(sse_frame_new_message(&f, &noid, NULL), SSE_OK);
   assert_int_equal(sse_history_push(h, f, &seq), SSE_E_INVALID_ARGUMENT);
   sse_frame_release(f);
   noid.id = "";
-  assert_int_equal(sse_frame_new_event(&f, &noid, NULL), SSE_OK);
+  assert_int_equal(sse_frame_new_message(&f, &noid, NULL), SSE_OK);
   assert_int_equal(sse_history_push(h, f, &seq), SSE_E_INVALID_ARGUMENT);
   sse_frame_release(f);
   assert_int_equal(sse_frame_new_comment(&f, "1", 1, NULL), SSE_OK);
@@ -814,7 +828,7 @@ static void test_replay_errors(void **state) {
   sse_frame_release(f);
   assert_true(seq == 99);
   assert_int_equal(sse_history_new(NULL, 0, 0, NULL), SSE_E_INVALID_ARGUMENT);
-  assert_int_equal(sse_history_range(NULL, &seq, NULL), 0);
+  assert_int_equal(hist_range(NULL, &seq, NULL), 0);
   sse_history_free(NULL);
   sse_history_free(h);
 }
@@ -846,15 +860,15 @@ static size_t nomem_run(size_t fail_at, size_t *nomem) {
     sse_frame *f;
     snprintf(id, sizeof id, "%d", i);
     {
-      sse_event ev = mk_event(NULL, id, "x");
-      rc = sse_frame_new_event(&f, &ev, NULL);
+      sse_message ev = mk_event(NULL, id, "x");
+      rc = sse_frame_new_message(&f, &ev, NULL);
       assert_int_equal(rc, SSE_OK);
     }
-    bytes = sse_history_range(h, &first, &last);
+    bytes = hist_range(h, &first, &last);
     rc = sse_history_push(h, f, NULL);
     if (rc == SSE_E_NOMEM) {
       ++*nomem;
-      assert_int_equal(sse_history_range(h, &first2, &last2), bytes);
+      assert_int_equal(hist_range(h, &first2, &last2), bytes);
       assert_true(first == first2 && last == last2);
       ta.fail_at = 0;
       rc = sse_history_push(h, f, NULL);
@@ -870,12 +884,12 @@ static size_t nomem_run(size_t fail_at, size_t *nomem) {
     ta.fail_at = 0;
     s = sink_stream(&k, &a);
   }
-  pending = sse_stream_pending(s);
+  pending = sse_stream_get_pending(s);
   rc = sse_history_replay(h, s, "12", 2, NULL);
   if (rc == SSE_E_NOMEM) {
     ++*nomem;
-    assert_int_equal(sse_stream_pending(s), pending);
-    assert_int_equal(sse_stream_error(s), SSE_OK);
+    assert_int_equal(sse_stream_get_pending(s), pending);
+    assert_int_equal(sse_stream_get_error(s), SSE_OK);
     ta.fail_at = 0;
     rc = sse_history_replay(h, s, "12", 2, NULL);
   }
@@ -886,7 +900,7 @@ static size_t nomem_run(size_t fail_at, size_t *nomem) {
     test_log want = {0};
     for (i = 13; i <= 30; i++)
       test_log_printf(&want, "event message|x|%d\n", i);
-    test_log_add(&want, "result 0\n", 9);
+    test_log_add(&want, "result SSE_OK\n", 14);
     sink_expect_events(&k, want.p);
     test_log_free(&want);
   }

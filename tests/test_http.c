@@ -249,9 +249,63 @@ static void test_content_type(void **state) {
                    SSE_E_INVALID_ARGUMENT);
 }
 
+/* An id passes the round-trip check exactly when a Last-Event-ID header
+ * carrying it gives it back unchanged, and it has no byte that HTTP or a
+ * browser would alter. */
+static void test_check_id(void **state) {
+  static const struct {
+    const char *id;
+    size_t len;
+    int ok;
+  } cases[] = {
+      {"42", 2, 1},          {"a b", 3, 1},     {"~!#$%&'()*+,-./:;<=>?@", 22, 1},
+      {"", 0, 0},            {" x", 2, 0},      {"x ", 2, 0},
+      {" ", 1, 0},           {"a\x01", 2, 0},   {"\x1b[0m", 5, 0},
+      {"a\x7f", 2, 0},       {"a\tb", 3, 0},    {"a\rb", 3, 0},
+      {"a\nb", 3, 0},        {"a\0b", 3, 0},    {"caf\xc3\xa9", 5, 0},
+      {"\xff", 1, 0},
+  };
+  char big[2048];
+  size_t i;
+  (void)state;
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const char *got;
+    size_t got_len;
+    int rc = sse_http_check_id(cases[i].id, cases[i].len, 0);
+    assert_int_equal(rc, cases[i].ok ? SSE_OK : SSE_E_INVALID_VALUE);
+    if (rc == SSE_OK) {
+      /* the round trip: the header value gives the same bytes back */
+      assert_int_equal(sse_http_last_event_id(cases[i].id, cases[i].len, 0,
+                                              &got, &got_len),
+                       SSE_OK);
+      assert_int_equal(got_len, cases[i].len);
+      assert_memory_equal(got, cases[i].id, got_len);
+    }
+  }
+  /* every single byte */
+  for (i = 0; i < 256; i++) {
+    char c = (char)i;
+    assert_int_equal(sse_http_check_id(&c, 1, 0) == SSE_OK,
+                     i > 0x20 && i < 0x7f);
+  }
+  /* the length limit, default and given */
+  memset(big, 'a', sizeof big);
+  assert_int_equal(sse_http_check_id(big, SSE_DEFAULT_MAX_LAST_EVENT_ID, 0),
+                   SSE_OK);
+  assert_int_equal(
+      sse_http_check_id(big, SSE_DEFAULT_MAX_LAST_EVENT_ID + 1, 0),
+      SSE_E_INVALID_VALUE);
+  assert_int_equal(sse_http_check_id(big, 10, 10), SSE_OK);
+  assert_int_equal(sse_http_check_id(big, 11, 10), SSE_E_INVALID_VALUE);
+  assert_int_equal(sse_http_check_id(big, 2000, 4096), SSE_OK);
+  assert_int_equal(sse_http_check_id(NULL, 0, 0), SSE_E_INVALID_VALUE);
+  assert_int_equal(sse_http_check_id(NULL, 1, 0), SSE_E_INVALID_ARGUMENT);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_headers),
+      cmocka_unit_test(test_check_id),
       cmocka_unit_test(test_fields),
       cmocka_unit_test(test_last_event_id),
       cmocka_unit_test(test_last_event_id_long),

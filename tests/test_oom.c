@@ -58,7 +58,8 @@ static void run_scenario(const char *what, const harness_run *base,
   int violations = 0, nomems = 0;
   char nomem_result[32];
   size_t k;
-  snprintf(nomem_result, sizeof nomem_result, "result %s\n", "SSE_E_NOMEM");
+  snprintf(nomem_result, sizeof nomem_result, "result %s\n",
+           sse_error_name(SSE_E_NOMEM));
   memset(&clean, 0, sizeof clean);
   r.alloc = &clean;
   r.violations = &violations;
@@ -229,7 +230,7 @@ static void oom_growth_streams(void **state) {
 
 /* Encoder output, decoded under allocation failure. */
 static void oom_encoder_roundtrip(void **state) {
-  static const sse_event events[] = {
+  static const sse_message events[] = {
       {"update", 6, "line1\r\nline2\rline3\n", 19, "41", 2},
       {NULL, 0, "", 0, NULL, 0},
       {"t", 1, NULL, 0, "only-id", 7},
@@ -241,7 +242,7 @@ static void oom_encoder_roundtrip(void **state) {
   (void)state;
   for (i = 0; i < sizeof events / sizeof events[0]; i++) {
     assert_int_equal(
-        sse_encode_event(buf + at, sizeof buf - at, &events[i], &len),
+        sse_encode_message(buf + at, sizeof buf - at, &events[i], &len),
         SSE_OK);
     at += len;
   }

@@ -44,7 +44,7 @@ static void connect_fail(sse_reconnect *r, uint64_t now) {
 static void expect_stopped(const sse_reconnect *r, sse_reconnect_reason why) {
   assert_int_equal(sse_reconnect_get_state(r), SSE_RECONNECT_STOPPED);
   assert_int_equal(sse_reconnect_get_reason(r), why);
-  assert_true(sse_reconnect_deadline(r) == UINT64_MAX);
+  assert_true(sse_reconnect_get_deadline(r) == UINT64_MAX);
 }
 
 /* ---- creation and settings -------------------------------------------- */
@@ -56,13 +56,13 @@ static void test_new_defaults(void **state) {
   assert_int_equal(sse_reconnect_new(&r, 0, NULL), SSE_OK);
   assert_int_equal(sse_reconnect_get_state(r), SSE_RECONNECT_WAITING);
   assert_int_equal(sse_reconnect_get_reason(r), SSE_RECONNECT_NOT_STOPPED);
-  assert_true(sse_reconnect_deadline(r) == 0);
-  assert_true(sse_reconnect_retry_ms(r) == SSE_RECONNECT_DEFAULT_INITIAL_MS);
-  assert_int_equal(sse_reconnect_failures(r), 0);
-  assert_int_equal(sse_reconnect_reconnects(r), 0);
+  assert_true(sse_reconnect_get_deadline(r) == 0);
+  assert_true(sse_reconnect_get_retry_ms(r) == SSE_RECONNECT_DEFAULT_INITIAL_MS);
+  assert_int_equal(sse_reconnect_get_failures(r), 0);
+  assert_int_equal(sse_reconnect_get_reconnects(r), 0);
   /* default idle timeout is off */
   connect_ok(r, 5);
-  assert_true(sse_reconnect_deadline(r) == UINT64_MAX);
+  assert_true(sse_reconnect_get_deadline(r) == UINT64_MAX);
   sse_reconnect_free(r);
   sse_reconnect_free(NULL);
 }
@@ -89,10 +89,10 @@ static void test_null_object(void **state) {
   assert_int_equal(sse_reconnect_reset(NULL), SSE_E_INVALID_ARGUMENT);
   assert_int_equal(sse_reconnect_get_state(NULL), SSE_RECONNECT_STOPPED);
   assert_int_equal(sse_reconnect_get_reason(NULL), SSE_RECONNECT_NOT_STOPPED);
-  assert_true(sse_reconnect_deadline(NULL) == UINT64_MAX);
-  assert_true(sse_reconnect_retry_ms(NULL) == 0);
-  assert_int_equal(sse_reconnect_failures(NULL), 0);
-  assert_int_equal(sse_reconnect_reconnects(NULL), 0);
+  assert_true(sse_reconnect_get_deadline(NULL) == UINT64_MAX);
+  assert_true(sse_reconnect_get_retry_ms(NULL) == 0);
+  assert_int_equal(sse_reconnect_get_failures(NULL), 0);
+  assert_int_equal(sse_reconnect_get_reconnects(NULL), 0);
 }
 
 static void test_allocator(void **state) {
@@ -125,14 +125,14 @@ static void test_setter_validation(void **state) {
   assert_int_equal(sse_reconnect_set_backoff(r, 10, 1000, 101),
                    SSE_E_INVALID_ARGUMENT);
   /* refused settings leave the old ones */
-  assert_true(sse_reconnect_retry_ms(r) == 100);
+  assert_true(sse_reconnect_get_retry_ms(r) == 100);
   connect_fail(r, 0);
-  assert_true(sse_reconnect_deadline(r) == 100 + 10);
+  assert_true(sse_reconnect_get_deadline(r) == 100 + 10);
   /* edge values are fine */
   assert_int_equal(sse_reconnect_set_delays(r, 0, 0), SSE_OK);
   assert_int_equal(sse_reconnect_set_backoff(r, 0, 0, 100), SSE_OK);
   assert_int_equal(sse_reconnect_set_delays(r, 500, 500), SSE_OK);
-  assert_true(sse_reconnect_retry_ms(r) == 500);
+  assert_true(sse_reconnect_get_retry_ms(r) == 500);
   sse_reconnect_free(r);
 }
 
@@ -209,8 +209,8 @@ static void test_status_verdicts(void **state) {
     assert_int_equal(sse_reconnect_response(r, 50, retry[i], NULL, 0, NO_RA),
                      SSE_OK);
     assert_int_equal(sse_reconnect_get_state(r), SSE_RECONNECT_WAITING);
-    assert_int_equal(sse_reconnect_failures(r), 1);
-    assert_true(sse_reconnect_deadline(r) == 50 + 100 + 10);
+    assert_int_equal(sse_reconnect_get_failures(r), 1);
+    assert_true(sse_reconnect_get_deadline(r) == 50 + 100 + 10);
     sse_reconnect_free(r);
   }
 }
@@ -233,8 +233,8 @@ static void test_long_stream_waits_exactly_T(void **state) {
   connect_ok(r, 1000);
   assert_int_equal(sse_reconnect_closed(r, 1000 + 10000), SSE_OK);
   assert_int_equal(sse_reconnect_get_state(r), SSE_RECONNECT_WAITING);
-  assert_int_equal(sse_reconnect_failures(r), 0);
-  assert_true(sse_reconnect_deadline(r) == 11000 + 3000);
+  assert_int_equal(sse_reconnect_get_failures(r), 0);
+  assert_true(sse_reconnect_get_deadline(r) == 11000 + 3000);
   sse_reconnect_free(r);
 }
 
@@ -243,8 +243,8 @@ static void test_short_stream_is_a_failure(void **state) {
   (void)state;
   connect_ok(r, 1000);
   assert_int_equal(sse_reconnect_closed(r, 1000 + 9999), SSE_OK);
-  assert_int_equal(sse_reconnect_failures(r), 1);
-  assert_true(sse_reconnect_deadline(r) == 10999 + 3000 + 1000);
+  assert_int_equal(sse_reconnect_get_failures(r), 1);
+  assert_true(sse_reconnect_get_deadline(r) == 10999 + 3000 + 1000);
   sse_reconnect_free(r);
 }
 
@@ -255,19 +255,19 @@ static void test_backoff_doubles_to_cap(void **state) {
   size_t i;
   (void)state;
   for (i = 0; i < sizeof want / sizeof *want; i++) {
-    assert_true(sse_reconnect_deadline(r) <= now);
+    assert_true(sse_reconnect_get_deadline(r) <= now);
     connect_fail(r, now);
-    assert_int_equal(sse_reconnect_failures(r), i + 1);
-    assert_true(sse_reconnect_deadline(r) == now + want[i]);
-    now = sse_reconnect_deadline(r);
+    assert_int_equal(sse_reconnect_get_failures(r), i + 1);
+    assert_true(sse_reconnect_get_deadline(r) == now + want[i]);
+    now = sse_reconnect_get_deadline(r);
   }
   /* many more failures: still capped, the shift never overflows */
   for (i = 0; i < 200; i++) {
     connect_fail(r, now);
-    assert_true(sse_reconnect_deadline(r) == now + 1000);
+    assert_true(sse_reconnect_get_deadline(r) == now + 1000);
     now += 1000;
   }
-  assert_int_equal(sse_reconnect_failures(r), 207);
+  assert_int_equal(sse_reconnect_get_failures(r), 207);
   sse_reconnect_free(r);
 }
 
@@ -275,9 +275,9 @@ static void test_backoff_adds_to_T(void **state) {
   sse_reconnect *r = make(500, 100, 1000);
   (void)state;
   connect_fail(r, 0);
-  assert_true(sse_reconnect_deadline(r) == 500 + 100);
+  assert_true(sse_reconnect_get_deadline(r) == 500 + 100);
   connect_fail(r, 600);
-  assert_true(sse_reconnect_deadline(r) == 600 + 500 + 200);
+  assert_true(sse_reconnect_get_deadline(r) == 600 + 500 + 200);
   sse_reconnect_free(r);
 }
 
@@ -288,20 +288,20 @@ static void test_long_stream_resets_backoff(void **state) {
   connect_fail(r, 0);
   connect_fail(r, 1000);
   connect_fail(r, 2000);
-  assert_int_equal(sse_reconnect_failures(r), 3);
+  assert_int_equal(sse_reconnect_get_failures(r), 3);
   /* a short stream adds a fourth */
   connect_ok(r, 3000);
   assert_int_equal(sse_reconnect_closed(r, 4999), SSE_OK);
-  assert_int_equal(sse_reconnect_failures(r), 4);
-  assert_true(sse_reconnect_deadline(r) == 4999 + 50 + 800);
+  assert_int_equal(sse_reconnect_get_failures(r), 4);
+  assert_true(sse_reconnect_get_deadline(r) == 4999 + 50 + 800);
   /* a stream that lived reset_after clears them */
   connect_ok(r, 6000);
   assert_int_equal(sse_reconnect_closed(r, 8000), SSE_OK);
-  assert_int_equal(sse_reconnect_failures(r), 0);
-  assert_true(sse_reconnect_deadline(r) == 8000 + 50);
+  assert_int_equal(sse_reconnect_get_failures(r), 0);
+  assert_true(sse_reconnect_get_deadline(r) == 8000 + 50);
   /* and the next failure starts over at base */
   connect_fail(r, 9000);
-  assert_true(sse_reconnect_deadline(r) == 9000 + 50 + 100);
+  assert_true(sse_reconnect_get_deadline(r) == 9000 + 50 + 100);
   sse_reconnect_free(r);
 }
 
@@ -312,8 +312,8 @@ static void test_reset_after_zero(void **state) {
   connect_fail(r, 0);
   connect_ok(r, 500);
   assert_int_equal(sse_reconnect_closed(r, 500), SSE_OK);
-  assert_int_equal(sse_reconnect_failures(r), 0);
-  assert_true(sse_reconnect_deadline(r) == 570);
+  assert_int_equal(sse_reconnect_get_failures(r), 0);
+  assert_true(sse_reconnect_get_deadline(r) == 570);
   sse_reconnect_free(r);
 }
 
@@ -324,25 +324,25 @@ static void test_retry_field(void **state) {
   assert_int_equal(sse_reconnect_set_reset_after(r, 0), SSE_OK);
   connect_ok(r, 0);
   assert_int_equal(sse_reconnect_on_retry(r, 250), SSE_OK);
-  assert_true(sse_reconnect_retry_ms(r) == 250);
+  assert_true(sse_reconnect_get_retry_ms(r) == 250);
   assert_int_equal(sse_reconnect_closed(r, 100), SSE_OK);
-  assert_true(sse_reconnect_deadline(r) == 350);
+  assert_true(sse_reconnect_get_deadline(r) == 350);
   /* clamped to the maximum delay, including the largest value */
   assert_int_equal(sse_reconnect_on_retry(r, 20001), SSE_OK);
-  assert_true(sse_reconnect_retry_ms(r) == 20000);
+  assert_true(sse_reconnect_get_retry_ms(r) == 20000);
   assert_int_equal(sse_reconnect_on_retry(r, UINT64_MAX), SSE_OK);
-  assert_true(sse_reconnect_retry_ms(r) == 20000);
+  assert_true(sse_reconnect_get_retry_ms(r) == 20000);
   /* 0 is valid: reconnect at once */
   assert_int_equal(sse_reconnect_on_retry(r, 0), SSE_OK);
   connect_ok(r, 400);
   assert_int_equal(sse_reconnect_closed(r, 450), SSE_OK);
-  assert_true(sse_reconnect_deadline(r) == 450);
+  assert_true(sse_reconnect_get_deadline(r) == 450);
   /* allowed while stopped too, and kept until reset */
   assert_int_equal(sse_reconnect_stop(r), SSE_OK);
   assert_int_equal(sse_reconnect_on_retry(r, 42), SSE_OK);
-  assert_true(sse_reconnect_retry_ms(r) == 42);
+  assert_true(sse_reconnect_get_retry_ms(r) == 42);
   assert_int_equal(sse_reconnect_reset(r), SSE_OK);
-  assert_true(sse_reconnect_retry_ms(r) == 3000);
+  assert_true(sse_reconnect_get_retry_ms(r) == 3000);
   sse_reconnect_free(r);
 }
 
@@ -353,17 +353,17 @@ static void test_retry_after(void **state) {
   /* longer than the backoff: wins */
   assert_int_equal(sse_reconnect_attempt(r, 0), SSE_OK);
   assert_int_equal(sse_reconnect_response(r, 0, 503, NULL, 0, 5000), SSE_OK);
-  assert_true(sse_reconnect_deadline(r) == 5000);
+  assert_true(sse_reconnect_get_deadline(r) == 5000);
   /* shorter than the backoff: the backoff stays */
   assert_int_equal(sse_reconnect_attempt(r, 5000), SSE_OK);
   assert_int_equal(sse_reconnect_response(r, 5000, 429, NULL, 0, 10), SSE_OK);
-  assert_true(sse_reconnect_deadline(r) == 5000 + 100 + 200);
+  assert_true(sse_reconnect_get_deadline(r) == 5000 + 100 + 200);
   /* clamped to the maximum delay */
   assert_int_equal(sse_reconnect_attempt(r, 6000), SSE_OK);
   assert_int_equal(
       sse_reconnect_response(r, 6000, 408, NULL, 0, UINT64_MAX - 1), SSE_OK);
-  assert_true(sse_reconnect_deadline(r) == 6000 + 30000);
-  assert_int_equal(sse_reconnect_failures(r), 3);
+  assert_true(sse_reconnect_get_deadline(r) == 6000 + 30000);
+  assert_int_equal(sse_reconnect_get_failures(r), 3);
   sse_reconnect_free(r);
 }
 
@@ -377,9 +377,9 @@ static void test_jitter_fixed_seed(void **state) {
   for (i = 0; i < 3; i++) {
     uint64_t b = i == 0 ? 1000 : i == 1 ? 2000 : 4000;
     connect_fail(r, now);
-    assert_true(sse_reconnect_deadline(r) ==
+    assert_true(sse_reconnect_get_deadline(r) ==
                 now + 3000 + b - SEED0[i] % (b / 2 + 1));
-    now = sse_reconnect_deadline(r);
+    now = sse_reconnect_get_deadline(r);
   }
   sse_reconnect_free(r);
 }
@@ -395,7 +395,7 @@ static void test_jitter_bounds_and_seeds(void **state) {
     assert_int_equal(sse_reconnect_set_backoff(r, 1000, 1000, 100), SSE_OK);
     for (i = 0; i < 64; i++) {
       connect_fail(r, 0);
-      seq[s][i] = sse_reconnect_deadline(r);
+      seq[s][i] = sse_reconnect_get_deadline(r);
       assert_true(seq[s][i] <= 1000); /* full jitter: 0 .. b */
       low += seq[s][i] < 500;
       assert_int_equal(sse_reconnect_reset(r), SSE_OK);
@@ -414,7 +414,7 @@ static void test_jitter_bounds_and_seeds(void **state) {
     assert_int_equal(sse_reconnect_set_backoff(r, 1000, 1000, 100), SSE_OK);
     for (i = 0; i < 64; i++) {
       connect_fail(r, 0);
-      assert_true(sse_reconnect_deadline(r) == seq[0][i]);
+      assert_true(sse_reconnect_get_deadline(r) == seq[0][i]);
       assert_int_equal(sse_reconnect_reset(r), SSE_OK);
     }
     sse_reconnect_free(r);
@@ -428,30 +428,30 @@ static void test_idle_deadline(void **state) {
   (void)state;
   assert_int_equal(sse_reconnect_set_idle_timeout(r, 1000), SSE_OK);
   assert_int_equal(sse_reconnect_attempt(r, 100), SSE_OK);
-  assert_true(sse_reconnect_deadline(r) == 1100);
+  assert_true(sse_reconnect_get_deadline(r) == 1100);
   /* header bytes count */
   assert_int_equal(sse_reconnect_on_bytes(r, 400, 10), SSE_OK);
-  assert_true(sse_reconnect_deadline(r) == 1400);
+  assert_true(sse_reconnect_get_deadline(r) == 1400);
   /* no bytes: no change */
   assert_int_equal(sse_reconnect_on_bytes(r, 900, 0), SSE_OK);
-  assert_true(sse_reconnect_deadline(r) == 1400);
+  assert_true(sse_reconnect_get_deadline(r) == 1400);
   assert_int_equal(sse_reconnect_response(r, 1200, 200, CT, 17, NO_RA),
                    SSE_OK);
-  assert_true(sse_reconnect_deadline(r) == 2200);
+  assert_true(sse_reconnect_get_deadline(r) == 2200);
   /* one byte (a heartbeat's ":\n" is two) is enough */
   assert_int_equal(sse_reconnect_on_bytes(r, 2100, 1), SSE_OK);
-  assert_true(sse_reconnect_deadline(r) == 3100);
+  assert_true(sse_reconnect_get_deadline(r) == 3100);
   /* the caller acts on the deadline: a short stream, so a failure */
   assert_int_equal(sse_reconnect_closed(r, 3100), SSE_OK);
   assert_int_equal(sse_reconnect_get_state(r), SSE_RECONNECT_WAITING);
-  assert_int_equal(sse_reconnect_failures(r), 1);
-  assert_true(sse_reconnect_deadline(r) == 3110);
+  assert_int_equal(sse_reconnect_get_failures(r), 1);
+  assert_true(sse_reconnect_get_deadline(r) == 3110);
   assert_int_equal(sse_reconnect_on_bytes(r, 3105, 1), SSE_E_STATE);
-  assert_true(sse_reconnect_deadline(r) == 3110);
+  assert_true(sse_reconnect_get_deadline(r) == 3110);
   /* turned off: no deadline while connected */
   assert_int_equal(sse_reconnect_attempt(r, 3110), SSE_OK);
   assert_int_equal(sse_reconnect_set_idle_timeout(r, 0), SSE_OK);
-  assert_true(sse_reconnect_deadline(r) == UINT64_MAX);
+  assert_true(sse_reconnect_get_deadline(r) == UINT64_MAX);
   sse_reconnect_free(r);
 }
 
@@ -460,10 +460,10 @@ static void test_idle_before_response(void **state) {
   (void)state;
   assert_int_equal(sse_reconnect_set_idle_timeout(r, 300), SSE_OK);
   assert_int_equal(sse_reconnect_attempt(r, 0), SSE_OK);
-  assert_true(sse_reconnect_deadline(r) == 300);
+  assert_true(sse_reconnect_get_deadline(r) == 300);
   assert_int_equal(sse_reconnect_closed(r, 300), SSE_OK);
-  assert_int_equal(sse_reconnect_failures(r), 1);
-  assert_true(sse_reconnect_deadline(r) == 315);
+  assert_int_equal(sse_reconnect_get_failures(r), 1);
+  assert_true(sse_reconnect_get_deadline(r) == 315);
   sse_reconnect_free(r);
 }
 
@@ -474,13 +474,13 @@ static void test_max_reconnects(void **state) {
   (void)state;
   assert_int_equal(sse_reconnect_set_max_reconnects(r, 2), SSE_OK);
   connect_fail(r, 0);
-  assert_int_equal(sse_reconnect_reconnects(r), 0);
+  assert_int_equal(sse_reconnect_get_reconnects(r), 0);
   connect_ok(r, 1);
-  assert_int_equal(sse_reconnect_reconnects(r), 1);
+  assert_int_equal(sse_reconnect_get_reconnects(r), 1);
   assert_int_equal(sse_reconnect_closed(r, 100000), SSE_OK);
   assert_int_equal(sse_reconnect_get_state(r), SSE_RECONNECT_WAITING);
   assert_int_equal(sse_reconnect_attempt(r, 100001), SSE_OK);
-  assert_int_equal(sse_reconnect_reconnects(r), 2);
+  assert_int_equal(sse_reconnect_get_reconnects(r), 2);
   assert_int_equal(sse_reconnect_response(r, 100001, 503, NULL, 0, NO_RA),
                    SSE_OK);
   expect_stopped(r, SSE_RECONNECT_ATTEMPTS_USED);
@@ -513,8 +513,8 @@ static void test_state_errors(void **state) {
   assert_int_equal(sse_reconnect_on_bytes(r, 0, 1), SSE_E_STATE);
   assert_int_equal(sse_reconnect_closed(r, 0), SSE_OK); /* no-op */
   assert_int_equal(sse_reconnect_get_state(r), SSE_RECONNECT_WAITING);
-  assert_true(sse_reconnect_deadline(r) == 0);
-  assert_int_equal(sse_reconnect_failures(r), 0);
+  assert_true(sse_reconnect_get_deadline(r) == 0);
+  assert_int_equal(sse_reconnect_get_failures(r), 0);
   /* CONNECTING */
   assert_int_equal(sse_reconnect_attempt(r, 0), SSE_OK);
   assert_int_equal(sse_reconnect_attempt(r, 0), SSE_E_STATE);
@@ -526,10 +526,10 @@ static void test_state_errors(void **state) {
   assert_int_equal(sse_reconnect_get_state(r), SSE_RECONNECT_STREAMING);
   /* WAITING after a verdict: closing again changes nothing */
   assert_int_equal(sse_reconnect_closed(r, 5), SSE_OK);
-  assert_true(sse_reconnect_deadline(r) == 5 + 10);
+  assert_true(sse_reconnect_get_deadline(r) == 5 + 10);
   assert_int_equal(sse_reconnect_closed(r, 7), SSE_OK);
-  assert_true(sse_reconnect_deadline(r) == 5 + 10);
-  assert_int_equal(sse_reconnect_failures(r), 1);
+  assert_true(sse_reconnect_get_deadline(r) == 5 + 10);
+  assert_int_equal(sse_reconnect_get_failures(r), 1);
   /* STOPPED */
   assert_int_equal(sse_reconnect_attempt(r, 20), SSE_OK);
   assert_int_equal(sse_reconnect_response(r, 20, 404, NULL, 0, NO_RA),
@@ -547,9 +547,9 @@ static void test_early_attempt(void **state) {
   sse_reconnect *r = make(1000, 0, 0);
   (void)state;
   connect_fail(r, 0);
-  assert_true(sse_reconnect_deadline(r) == 1000);
+  assert_true(sse_reconnect_get_deadline(r) == 1000);
   assert_int_equal(sse_reconnect_attempt(r, 10), SSE_OK);
-  assert_int_equal(sse_reconnect_reconnects(r), 1);
+  assert_int_equal(sse_reconnect_get_reconnects(r), 1);
   sse_reconnect_free(r);
 }
 
@@ -593,15 +593,15 @@ static void test_reset(void **state) {
   assert_int_equal(sse_reconnect_reset(r), SSE_OK);
   assert_int_equal(sse_reconnect_get_state(r), SSE_RECONNECT_WAITING);
   assert_int_equal(sse_reconnect_get_reason(r), SSE_RECONNECT_NOT_STOPPED);
-  assert_true(sse_reconnect_deadline(r) == 0);
-  assert_true(sse_reconnect_retry_ms(r) == 10);
-  assert_int_equal(sse_reconnect_failures(r), 0);
-  assert_int_equal(sse_reconnect_reconnects(r), 0);
+  assert_true(sse_reconnect_get_deadline(r) == 0);
+  assert_true(sse_reconnect_get_retry_ms(r) == 10);
+  assert_int_equal(sse_reconnect_get_failures(r), 0);
+  assert_int_equal(sse_reconnect_get_reconnects(r), 0);
   /* settings kept: idle timeout, max reconnects (the first attempt after
    * a reset is not a reconnection) */
   assert_int_equal(sse_reconnect_attempt(r, 1000), SSE_OK);
-  assert_int_equal(sse_reconnect_reconnects(r), 0);
-  assert_true(sse_reconnect_deadline(r) == 1700);
+  assert_int_equal(sse_reconnect_get_reconnects(r), 0);
+  assert_true(sse_reconnect_get_deadline(r) == 1700);
   assert_int_equal(sse_reconnect_closed(r, 1000), SSE_OK);
   assert_int_equal(sse_reconnect_get_state(r), SSE_RECONNECT_WAITING);
   sse_reconnect_free(r);
@@ -615,9 +615,9 @@ static void test_saturation(void **state) {
   r = make(300000, 1000, 60000);
   assert_int_equal(sse_reconnect_set_idle_timeout(r, 1000), SSE_OK);
   assert_int_equal(sse_reconnect_attempt(r, UINT64_MAX - 10), SSE_OK);
-  assert_true(sse_reconnect_deadline(r) == UINT64_MAX);
+  assert_true(sse_reconnect_get_deadline(r) == UINT64_MAX);
   assert_int_equal(sse_reconnect_closed(r, UINT64_MAX - 5), SSE_OK);
-  assert_true(sse_reconnect_deadline(r) == UINT64_MAX);
+  assert_true(sse_reconnect_get_deadline(r) == UINT64_MAX);
   sse_reconnect_free(r);
   /* the largest settings: T + backoff saturates */
   r = make(0, 1, UINT64_MAX);
@@ -633,15 +633,15 @@ static void test_saturation(void **state) {
   assert_int_equal(sse_reconnect_set_delays(r, 0, UINT64_MAX), SSE_OK);
   for (i = 0; i < 70; i++) {
     connect_fail(r, 0);
-    assert_true(sse_reconnect_deadline(r) <= UINT64_C(1) << (i < 63 ? i : 63));
+    assert_true(sse_reconnect_get_deadline(r) <= UINT64_C(1) << (i < 63 ? i : 63));
   }
   sse_reconnect_free(r);
   /* a clock that goes backwards: the stream lived 0 ms */
   r = make(10, 20, 20);
   connect_ok(r, 50000);
   assert_int_equal(sse_reconnect_closed(r, 1000), SSE_OK);
-  assert_int_equal(sse_reconnect_failures(r), 1);
-  assert_true(sse_reconnect_deadline(r) == 1000 + 10 + 20);
+  assert_int_equal(sse_reconnect_get_failures(r), 1);
+  assert_true(sse_reconnect_get_deadline(r) == 1000 + 10 + 20);
   sse_reconnect_free(r);
 }
 
@@ -665,8 +665,12 @@ static void test_retry_after_seconds(void **state) {
   assert_true(ms == 7000);
   assert_int_equal(ra("18446744073709550", -1, &ms), SSE_OK);
   assert_true(ms == UINT64_C(18446744073709550000));
-  /* too large: saturates below the "absent" value */
+  /* the largest exact value, then saturation below the "absent" value */
   assert_int_equal(ra("18446744073709551", -1, &ms), SSE_OK);
+  assert_true(ms == UINT64_C(18446744073709551000));
+  assert_int_equal(ra("18446744073709552", -1, &ms), SSE_OK);
+  assert_true(ms == UINT64_MAX - 1);
+  assert_int_equal(ra("184467440737095510", -1, &ms), SSE_OK);
   assert_true(ms == UINT64_MAX - 1);
   assert_int_equal(ra("99999999999999999999999999999999", -1, &ms), SSE_OK);
   assert_true(ms == UINT64_MAX - 1);
@@ -779,7 +783,7 @@ static void test_with_decoder(void **state) {
   assert_int_equal(sse_decoder_feed(d, part1, sizeof part1 - 1, NULL), SSE_OK);
   assert_int_equal(sse_reconnect_on_bytes(w.r, 10, sizeof part1 - 1), SSE_OK);
   assert_int_equal(sse_reconnect_closed(w.r, 20), SSE_OK);
-  assert_true(sse_reconnect_deadline(w.r) == 20 + 250);
+  assert_true(sse_reconnect_get_deadline(w.r) == 20 + 250);
 
   assert_int_equal(sse_decoder_reset(d), SSE_OK);
   id = sse_decoder_get_last_event_id(d, &len);

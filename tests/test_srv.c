@@ -1,9 +1,9 @@
-/* examples/common/srv.c, the HTTP/epoll core of sse-demo and sse-hub: the
+/* examples/hub/srv.c, the HTTP/epoll core of sse-demo and sse-hub: the
  * request parser and its limits, query parameters, and the fan-out walk
  * (frames arriving mid-walk, subscribers leaving and joining mid-walk, the
  * ring overflowing), driven directly over socketpairs. The programs
  * themselves are tested end to end in tests/e2e. */
-#include "../examples/common/srv.c" /* first: it defines _GNU_SOURCE */
+#include "../examples/hub/srv.c" /* first: it defines _GNU_SOURCE */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -269,7 +269,7 @@ static void drain(sub *u) {
 
 static void broadcast(srv *s, uint64_t id) {
   char num[24], data[32];
-  sse_event ev;
+  sse_message ev;
   sse_frame *f;
   memset(&ev, 0, sizeof ev);
   snprintf(num, sizeof num, "%llu", (unsigned long long)id);
@@ -278,7 +278,7 @@ static void broadcast(srv *s, uint64_t id) {
   ev.id_len = strlen(num);
   ev.data = data;
   ev.data_len = strlen(data);
-  assert_int_equal(sse_frame_new_event(&f, &ev, NULL), SSE_OK);
+  assert_int_equal(sse_frame_new_message(&f, &ev, NULL), SSE_OK);
   assert_int_equal(srv_broadcast(s, f), 0);
   sse_frame_release(f);
 }
@@ -436,7 +436,7 @@ static void test_cut_slow(void **state) {
   srv_config cfg;
   srv *s;
   char big[8192];
-  sse_event ev;
+  sse_message ev;
   sse_frame *f;
   uint64_t k;
   size_t i;
@@ -453,24 +453,182 @@ static void test_cut_slow(void **state) {
   memset(&ev, 0, sizeof ev);
   ev.data = big;
   ev.data_len = sizeof big;
-  for (k = 0; k < 200 && s->cuts == 0; k++) {
-    assert_int_equal(sse_frame_new_event(&f, &ev, NULL), SSE_OK);
+  for (k = 0; k < 200 && srv_cut_count(s) == 0; k++) {
+    assert_int_equal(sse_frame_new_message(&f, &ev, NULL), SSE_OK);
     srv_broadcast(s, f);
     sse_frame_release(f);
     walk(s, SIZE_MAX);
     drain(&subs[0]); /* 0 and 2 read, 1 never does */
     drain(&subs[2]);
     for (i = 0; i < N; i++) /* what an output edge would do */
-      if (i != 1 && sse_stream_pending(subs[i].c->stream))
+      if (i != 1 && sse_stream_get_pending(subs[i].c->stream))
         stream_push(subs[i].c);
   }
-  assert_int_equal(s->cuts, 1);
+  assert_int_equal(s->counters.cut[SRV_CUT_OVERFLOW], 1);
   assert_int_equal(s->nsubs, 2);
   assert_true(subs[1].c->flags & F_CLOSED);
   subs[1].c = NULL;
   for (i = 0; i < N; i += 2)
     assert_int_equal(subs[i].c->pos, k);
   finish(s, subs, N);
+}
+
+/* Topic keys: a frame with keys reaches exactly the subscribers sharing
+ * one of them; a frame without keys reaches everyone. */
+static void test_keys(void **state) {
+  static const uint64_t k1[] = {1}, k2[] = {2}, k12[] = {2, 1};
+  static const struct {
+    const uint64_t *keys;
+    size_t n;
+    const char *want; /* the data of the frames it gets */
+  } who[] = {{k1, 1, "f1f3f4"}, {k2, 1, "f2f3f4"}, {k12, 2, "f1f2f3f4"},
+             {NULL, 0, "f4"}};
+  srv *s = new_srv();
+  sub subs[4];
+  size_t i;
+  (void)state;
+  memset(subs, 0, sizeof subs);
+  for (i = 0; i < 4; i++) {
+    int sv[2];
+    srv_sub_opts o;
+    srv_conn *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv),
+                     0);
+    c->srv = s;
+    c->fd = sv[0];
+    c->state = ST_REQUEST;
+    c->queue = Q_NONE;
+    memset(&o, 0, sizeof o);
+    o.keys = who[i].keys;
+    o.nkeys = who[i].n;
+    o.extra = "X-Test: 1\r\n";
+    assert_non_null(srv_subscribe_ex(c, &o));
+    c->flags &= (uint16_t)~F_CORKED;
+    stream_push(c);
+    subs[i].c = c;
+    subs[i].peer = sv[1];
+  }
+  {
+    static const uint64_t f3[] = {7, 1, 2};
+    const uint64_t *keys[] = {k1, k2, f3, NULL};
+    size_t nk[] = {1, 1, 3, 0}, f;
+    for (f = 0; f < 4; f++) {
+      char data[8];
+      sse_message ev;
+      sse_frame *fr;
+      memset(&ev, 0, sizeof ev);
+      snprintf(data, sizeof data, "f%zu", f + 1);
+      ev.data = data;
+      ev.data_len = strlen(data);
+      assert_int_equal(sse_frame_new_message(&fr, &ev, NULL), SSE_OK);
+      assert_int_equal(srv_broadcast_keys(s, fr, keys[f], nk[f]), 0);
+      sse_frame_release(fr);
+    }
+  }
+  walk(s, SIZE_MAX);
+  for (i = 0; i < 4; i++) {
+    char got[64] = "";
+    const char *p;
+    drain(&subs[i]);
+    subs[i].got[subs[i].len] = '\0'; /* drain leaves room */
+    assert_non_null(strstr(subs[i].got, "X-Test: 1\r\n\r\n:\n"));
+    for (p = subs[i].got; (p = strstr(p, "data: ")) != NULL; p += 6)
+      strncat(got, p + 6, (size_t)(strchr(p, '\n') - p - 6));
+    assert_string_equal(got, who[i].want);
+  }
+  finish(s, subs, 4);
+}
+
+/* A subscriber that stops reading while bytes are pending is cut by the
+ * sweep once stall_ms passed without its socket taking anything; one that
+ * reads is not. */
+static void test_stall(void **state) {
+  srv_config cfg;
+  srv *s;
+  sub subs[2];
+  char big[16384];
+  sse_message ev;
+  sse_frame *f;
+  int k;
+  (void)state;
+  memset(&cfg, 0, sizeof cfg);
+  memset(subs, 0, sizeof subs);
+  cfg.on_request = no_request;
+  cfg.no_heartbeat = 1;
+  cfg.stall_ms = 5000;
+  assert_int_equal(srv_new(&s, &cfg, "test_srv"), 0);
+  join(s, &subs[0]);
+  join(s, &subs[1]);
+  memset(big, 'x', sizeof big);
+  memset(&ev, 0, sizeof ev);
+  ev.data = big;
+  ev.data_len = sizeof big;
+  for (k = 0; k < 100 && !sse_stream_get_pending(subs[1].c->stream); k++) {
+    assert_int_equal(sse_frame_new_message(&f, &ev, NULL), SSE_OK);
+    srv_broadcast(s, f);
+    sse_frame_release(f);
+    walk(s, SIZE_MAX);
+    drain(&subs[0]);
+    if (sse_stream_get_pending(subs[0].c->stream))
+      stream_push(subs[0].c);
+  }
+  assert_true(sse_stream_get_pending(subs[1].c->stream) > 0);
+  s->now += 4000;
+  sweep(s); /* not yet */
+  assert_int_equal(s->nsubs, 2);
+  drain(&subs[0]);
+  s->now += 1500;
+  sweep(s);
+  assert_int_equal(s->nsubs, 1);
+  assert_int_equal(s->counters.cut[SRV_CUT_STALL], 1);
+  assert_ptr_equal(s->subs[0], subs[0].c);
+  subs[1].c = NULL;
+  finish(s, subs, 2);
+}
+
+/* Requests being received share max_in_flight: the one that would pass it
+ * gets 503, and the bytes held return to the pool when a request ends. */
+static void test_in_flight(void **state) {
+  static const char part[] = "POST /publish HTTP/1.1\r\nHost: x\r\n"
+                             "Content-Length: 1000\r\n\r\nhalf";
+  srv_config cfg;
+  srv *s;
+  srv_conn *c[3];
+  int peer[3], i;
+  char buf[256];
+  (void)state;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.on_request = no_request;
+  cfg.no_heartbeat = 1;
+  cfg.max_head = 1000;
+  cfg.max_body = 1000;
+  cfg.max_in_flight = 2200;
+  assert_int_equal(srv_new(&s, &cfg, "test_srv"), 0);
+  for (i = 0; i < 3; i++) {
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv),
+                     0);
+    c[i] = calloc(1, sizeof *c[i]);
+    assert_non_null(c[i]);
+    c[i]->srv = s;
+    c[i]->fd = sv[0];
+    c[i]->state = ST_REQUEST;
+    c[i]->queue = Q_NONE;
+    peer[i] = sv[1];
+    process(c[i], (char *)part, sizeof part - 1);
+  }
+  assert_int_equal(s->in_bytes, 2 * (sizeof part - 5 + 1000));
+  assert_true(read(peer[0], buf, sizeof buf) < 0); /* waiting, no answer */
+  assert_true(read(peer[2], buf, sizeof buf) > 12);
+  assert_memory_equal(buf, "HTTP/1.1 503", 12);
+  assert_int_equal(s->counters.status[503], 1);
+  conn_close(c[0], 0);
+  reap(s);
+  assert_int_equal(s->in_bytes, sizeof part - 5 + 1000);
+  for (i = 0; i < 3; i++)
+    close(peer[i]);
+  srv_free(s);
 }
 
 int main(void) {
@@ -486,6 +644,9 @@ int main(void) {
       cmocka_unit_test(test_ring_overflow),
       cmocka_unit_test(test_pass_boundary),
       cmocka_unit_test(test_cut_slow),
+      cmocka_unit_test(test_keys),
+      cmocka_unit_test(test_stall),
+      cmocka_unit_test(test_in_flight),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,28 +17,28 @@
 /* ---- frames ---------------------------------------------------------------- */
 
 static void frame_getters_without_length(void **state) {
-  sse_event ev = mk_event("t", "42", "d");
+  sse_message ev = mk_event("t", "42", "d");
   sse_frame *f, *c;
   const char *p;
   size_t n = 7;
   (void)state;
-  assert_int_equal(sse_frame_new_event(&f, &ev, NULL), SSE_OK);
+  assert_int_equal(sse_frame_new_message(&f, &ev, NULL), SSE_OK);
   assert_int_equal(sse_frame_new_comment(&c, "x", 1, NULL), SSE_OK);
   /* the length pointer is optional in practice: the bytes and the id are
    * still returned */
-  p = sse_frame_bytes(f, NULL);
+  p = sse_frame_get_bytes(f, NULL);
   assert_non_null(p);
   assert_memory_equal(p, "event: t\nid: 42\ndata: d\n\n", 25);
-  p = sse_frame_id(f, NULL);
+  p = sse_frame_get_id(f, NULL);
   assert_non_null(p);
   assert_memory_equal(p, "42", 2);
-  assert_null(sse_frame_id(c, NULL));
-  assert_null(sse_frame_id(NULL, NULL));
-  assert_null(sse_frame_bytes(NULL, NULL));
-  assert_null(sse_frame_bytes(NULL, &n));
+  assert_null(sse_frame_get_id(c, NULL));
+  assert_null(sse_frame_get_id(NULL, NULL));
+  assert_null(sse_frame_get_bytes(NULL, NULL));
+  assert_null(sse_frame_get_bytes(NULL, &n));
   assert_int_equal(n, 0);
   n = 7;
-  assert_null(sse_frame_id(NULL, &n));
+  assert_null(sse_frame_get_id(NULL, &n));
   assert_int_equal(n, 0);
   assert_null(sse_frame_retain(NULL));
   sse_frame_release(c);
@@ -49,7 +49,7 @@ static void frame_getters_without_length(void **state) {
 
 static void cap_zero_restores_the_default(void **state) {
   static char big[100 * 1024];
-  sse_event ev;
+  sse_message ev;
   sse_stream *s;
   sink k;
   (void)state;
@@ -61,8 +61,8 @@ static void cap_zero_restores_the_default(void **state) {
   assert_int_equal(sse_stream_set_max_pending(s, 1000), SSE_OK);
   assert_int_equal(sse_stream_set_max_pending(s, 0), SSE_OK);
   /* 100 KiB fit under the default (1 MiB), ten times over */
-  assert_int_equal(sse_stream_send_event(s, &ev), SSE_OK);
-  assert_true(sse_stream_pending(s) > sizeof big);
+  assert_int_equal(sse_stream_send_message(s, &ev), SSE_OK);
+  assert_true(sse_stream_get_pending(s) > sizeof big);
   assert_int_equal(sse_stream_set_max_pending(s, 1000), SSE_OK);
   assert_int_equal(sse_stream_send_comment(s, "x", 1), SSE_E_OVERFLOW);
   k.budget = SIZE_MAX;
@@ -75,9 +75,9 @@ static void cap_zero_restores_the_default(void **state) {
 /* ---- history --------------------------------------------------------------- */
 
 static void push(sse_history *h, const char *id) {
-  sse_event ev = mk_event(NULL, id, "x");
+  sse_message ev = mk_event(NULL, id, "x");
   sse_frame *f;
-  assert_int_equal(sse_frame_new_event(&f, &ev, NULL), SSE_OK);
+  assert_int_equal(sse_frame_new_message(&f, &ev, NULL), SSE_OK);
   assert_int_equal(sse_history_push(h, f, NULL), SSE_OK);
   sse_frame_release(f);
 }
@@ -118,12 +118,12 @@ static void history_ids_that_look_numeric(void **state) {
   push(h, "007");
   assert_int_equal(replay_id(h, s, "1"), SSE_E_UNKNOWN_ID);
   assert_int_equal(replay_id(h, s, "5"), SSE_OK); /* kept: 007 follows */
-  sink_expect_events(&k, "event message|x|007\nresult 0\n");
+  sink_expect_events(&k, "event message|x|007\nresult SSE_OK\n");
 
   /* optional outputs */
   assert_int_equal(sse_history_replay_from(h, s, 0, NULL), SSE_E_EVICTED);
   assert_int_equal(sse_history_replay_from(h, s, 6, NULL), SSE_OK);
-  assert_int_equal(sse_history_range(h, NULL, &last), sse_history_range(h, &first, NULL));
+  assert_int_equal(hist_range(h, NULL, &last), hist_range(h, &first, NULL));
   assert_true(first == 5 && last == 6);
   sse_history_free(h);
   sse_stream_free(s);

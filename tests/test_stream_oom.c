@@ -260,7 +260,7 @@ static int failed_since(const world *w, size_t before) {
 
 static void frame_bytes(mframe *m, const sse_frame *f) {
   size_t n, idn;
-  const char *p = sse_frame_bytes(f, &n), *id = sse_frame_id(f, &idn);
+  const char *p = sse_frame_get_bytes(f, &n), *id = sse_frame_get_id(f, &idn);
   m->bytes.len = 0;
   test_log_add(&m->bytes, p, n);
   assert_true(idn < sizeof m->id);
@@ -297,7 +297,7 @@ static void replay_bytes(const world *w, size_t from, test_log *l) {
  * or 1 when the step was skipped (its object does not exist). */
 static int exec(world *w, const step *p, test_log *add_bytes) {
   sse_stream *s = w->s[p->st];
-  sse_event ev = mk_event(p->type, p->id, p->data);
+  sse_message ev = mk_event(p->type, p->id, p->data);
   int rc;
   switch (p->what) {
   case NEW:
@@ -324,7 +324,7 @@ static int exec(world *w, const step *p, test_log *add_bytes) {
   case FRAME: { /* the slot keeps its frame if this one cannot be made */
     sse_frame *f = (sse_frame *)&rc; /* must be set to NULL on failure */
     if (p->data)
-      rc = sse_frame_new_event(&f, &ev, &w->a);
+      rc = sse_frame_new_message(&f, &ev, &w->a);
     else
       rc = sse_frame_new_comment(&f, p->id, strlen(p->id), &w->a);
     assert_true((rc == SSE_OK) == (f != NULL));
@@ -350,13 +350,13 @@ static int exec(world *w, const step *p, test_log *add_bytes) {
     size_t bytes;
     if (!w->h || !w->f[p->slot])
       return 1;
-    bytes = sse_history_range(w->h, &first, &last);
+    bytes = hist_range(w->h, &first, &last);
     rc = sse_history_push(w->h, w->f[p->slot], NULL);
     if (rc == SSE_OK) {
       assert_true(w->npushed < MAXH);
       frame_bytes(&w->pushed[w->npushed++], w->f[p->slot]);
     } else {
-      assert_int_equal(sse_history_range(w->h, &first2, &last2), bytes);
+      assert_int_equal(hist_range(w->h, &first2, &last2), bytes);
       assert_true(first == first2 && last == last2);
     }
     return rc;
@@ -369,7 +369,7 @@ static int exec(world *w, const step *p, test_log *add_bytes) {
   switch (p->what) {
   case EVENT:
     enc_event(add_bytes, p->type, p->id, p->data);
-    return sse_stream_send_event(s, &ev);
+    return sse_stream_send_message(s, &ev);
   case COMMENT:
     enc_comment(add_bytes, p->data);
     return sse_stream_send_comment(s, p->data, strlen(p->data));
@@ -418,12 +418,12 @@ static int exec(world *w, const step *p, test_log *add_bytes) {
   case FLUSH:
     return sse_stream_flush(s);
   case TICK: {
-    size_t before = w->k[p->st].wire.len + sse_stream_pending(s);
+    size_t before = w->k[p->st].wire.len + sse_stream_get_pending(s);
     rc = sse_stream_tick(s, p->n, NULL);
-    if (w->k[p->st].wire.len + sse_stream_pending(s) - before == 2)
+    if (w->k[p->st].wire.len + sse_stream_get_pending(s) - before == 2)
       test_log_add(add_bytes, ":\n", 2);
     else
-      assert_int_equal(w->k[p->st].wire.len + sse_stream_pending(s), before);
+      assert_int_equal(w->k[p->st].wire.len + sse_stream_get_pending(s), before);
     return rc;
   }
   case BUDGET:
@@ -440,10 +440,10 @@ static int exec(world *w, const step *p, test_log *add_bytes) {
 /* One step with the failure checks; logs its result. */
 static void run_step(world *w, size_t i, const step *p) {
   sse_stream *s = w->s[p->st];
-  size_t pending = s ? sse_stream_pending(s) : 0;
+  size_t pending = s ? sse_stream_get_pending(s) : 0;
   size_t wire = w->k[p->st].wire.len, calls = w->k[p->st].calls;
   size_t live = w->ta->live, allocs = w->ta->calls;
-  int err = s ? sse_stream_error(s) : 0;
+  int err = s ? sse_stream_get_error(s) : 0;
   test_log bytes = {0};
   int rc = exec(w, p, &bytes);
   if (failed_since(w, allocs)) {
@@ -454,8 +454,8 @@ static void run_step(world *w, size_t i, const step *p) {
     /* nothing changed */
     assert_int_equal(w->ta->live, live);
     if (s && w->s[p->st]) {
-      assert_int_equal(sse_stream_pending(s), pending);
-      assert_int_equal(sse_stream_error(s), err);
+      assert_int_equal(sse_stream_get_pending(s), pending);
+      assert_int_equal(sse_stream_get_error(s), err);
       assert_int_equal(w->k[p->st].wire.len, wire);
       assert_int_equal(w->k[p->st].calls, calls);
     }
@@ -484,13 +484,13 @@ static void finish(world *w) {
     sse_stream *s = w->s[j];
     test_run run = {0};
     test_log got;
-    sse_event ev = mk_event("after", "z", "still usable");
+    sse_message ev = mk_event("after", "z", "still usable");
     if (!s)
       continue;
     w->k[j].budget = SIZE_MAX;
     sink_drain(s, &w->k[j]);
-    if (sse_stream_error(s) == SSE_OK) {
-      assert_int_equal(sse_stream_send_event(s, &ev), SSE_OK);
+    if (sse_stream_get_error(s) == SSE_OK) {
+      assert_int_equal(sse_stream_send_message(s, &ev), SSE_OK);
       enc_event(&w->want[j], "after", "z", "still usable");
       sink_drain(s, &w->k[j]);
     }
@@ -498,7 +498,7 @@ static void finish(world *w) {
     run.finish = 1;
     got = test_decode(&run, w->k[j].wire.p ? w->k[j].wire.p : "",
                       w->k[j].wire.len, 0);
-    assert_non_null(strstr(got.p, "result 0\n"));
+    assert_non_null(strstr(got.p, "result SSE_OK\n"));
     test_log_free(&got);
     sse_stream_free(s);
     sink_free(&w->k[j]);

@@ -117,7 +117,7 @@ static void *work(void *arg) {
   sse_decoder_free(d);
   /* The encoder has no state: each thread formats its own frames. */
   for (i = 0; i < 1000 && j->rc == SSE_OK; i++) {
-    sse_event ev;
+    sse_message ev;
     size_t len;
     char data[32];
     int n = snprintf(data, sizeof data, "line %zu\nnext", i);
@@ -126,7 +126,7 @@ static void *work(void *arg) {
     ev.type_len = 4;
     ev.data = data;
     ev.data_len = (size_t)n;
-    j->rc = sse_encode_event(buf, sizeof buf, &ev, &len);
+    j->rc = sse_encode_message(buf, sizeof buf, &ev, &len);
     j->encoded += len;
   }
   return NULL;

@@ -427,7 +427,7 @@ static const char *curl_error(const client *c, CURLcode res) {
 /* Says what happens next after a connection ended. */
 static void next_note(const client *c, uint64_t now) {
   if (sse_reconnect_get_state(c->rc) == SSE_RECONNECT_WAITING) {
-    uint64_t d = sse_reconnect_deadline(c->rc);
+    uint64_t d = sse_reconnect_get_deadline(c->rc);
     d = d > now ? d - now : 0;
     note(c, "reconnecting in %.1f s", (double)d / 1000);
   }
@@ -492,7 +492,7 @@ static int pump(client *c, uint64_t end) {
         return 1;
       }
     now = now_ms();
-    deadline = sse_reconnect_deadline(c->rc);
+    deadline = sse_reconnect_get_deadline(c->rc);
     if (now >= deadline) {
       detach(c);
       note(c, "nothing received for %.1f s: the connection is dead",
@@ -525,7 +525,7 @@ static int run(client *c) {
       break;
     }
     if (st == SSE_RECONNECT_WAITING) {
-      uint64_t d = sse_reconnect_deadline(c->rc);
+      uint64_t d = sse_reconnect_get_deadline(c->rc);
       if (end && end < d)
         d = end;
       if (now < d) {

@@ -101,7 +101,7 @@ static void iso_now(char buf[40]) {
 static void on_timer(void *user, uint64_t now) {
   demo *d = user;
   char id[24], ts[40], data[128];
-  sse_event ev = {0};
+  sse_message ev = {0};
   sse_frame *f;
   int n;
   iso_now(ts);
@@ -113,7 +113,7 @@ static void on_timer(void *user, uint64_t now) {
   ev.id_len = strlen(id);
   ev.data = data;
   ev.data_len = (size_t)n;
-  if (sse_frame_new_event(&f, &ev, NULL) == SSE_OK) {
+  if (sse_frame_new_message(&f, &ev, NULL) == SSE_OK) {
     if (sse_history_push(d->history, f, NULL) != SSE_OK ||
         srv_broadcast(d->srv, f) != 0)
       fprintf(stderr, "sse-demo: out of memory, event %s dropped\n", id);
@@ -145,7 +145,7 @@ static void subscribe(demo *d, srv_conn *c, const srv_request *req) {
   const char *id;
   size_t id_len;
   sse_stream *st;
-  uint64_t first, last;
+  uint64_t first;
   int rc = SSE_OK;
   if (srv_last_event_id(req, buf, sizeof buf, &id, &id_len) != 0) {
     srv_error(c, 400);
@@ -157,7 +157,7 @@ static void subscribe(demo *d, srv_conn *c, const srv_request *req) {
   if (id_len) {
     rc = sse_history_replay(d->history, st, id, id_len, NULL);
     if (rc == SSE_E_EVICTED) { /* it missed more than we keep: all we have */
-      sse_history_range(d->history, &first, &last);
+      first = sse_history_get_first_seq(d->history);
       rc = sse_history_replay_from(d->history, st, first - 1, NULL);
     } else if (rc == SSE_E_UNKNOWN_ID) { /* e.g. from before a restart */
       uint64_t v = numeric_id(id, id_len);

@@ -104,7 +104,7 @@ static int copy_out(void *user, const sse_iovec *iov, size_t n,
  * parked connection back to MHD, which will call read_events. */
 static void wake(client *c) {
   if (c->suspended &&
-      (sse_stream_pending(c->s) > 0 || sse_stream_error(c->s) != SSE_OK)) {
+      (sse_stream_get_pending(c->s) > 0 || sse_stream_get_error(c->s) != SSE_OK)) {
     c->suspended = 0;
     MHD_resume_connection(c->conn);
   }
@@ -114,7 +114,7 @@ static void wake(client *c) {
 static ssize_t read_events(void *cls, uint64_t pos, char *buf, size_t max) {
   client *c = cls;
   (void)pos;
-  if (sse_stream_error(c->s) == SSE_E_OVERFLOW)
+  if (sse_stream_get_error(c->s) == SSE_E_OVERFLOW)
     return MHD_CONTENT_READER_END_WITH_ERROR; /* too slow to keep up: cut */
   c->buf = buf;
   c->cap = max;
@@ -123,7 +123,7 @@ static ssize_t read_events(void *cls, uint64_t pos, char *buf, size_t max) {
   c->buf = NULL;
   if (c->len > 0)
     return (ssize_t)c->len;
-  if (sse_stream_error(c->s) == SSE_E_CLOSED)
+  if (sse_stream_get_error(c->s) == SSE_E_CLOSED)
     return MHD_CONTENT_READER_END_OF_STREAM; /* shutting down, all sent */
   /* Nothing to send: park the connection until wake(). */
   c->suspended = 1;
@@ -277,7 +277,7 @@ static void publish(server *srv) {
   char id[24], data[128], when[32];
   struct timespec ts;
   struct tm tm;
-  sse_event ev = {0};
+  sse_message ev = {0};
   sse_frame *f;
   client *c;
 
@@ -292,7 +292,7 @@ static void publish(server *srv) {
   ev.id_len = strlen(id);
   ev.data = data;
   ev.data_len = strlen(data);
-  if (sse_frame_new_event(&f, &ev, NULL) != SSE_OK)
+  if (sse_frame_new_message(&f, &ev, NULL) != SSE_OK)
     return; /* out of memory: skip this one */
   /* History first, then the live streams, in the same turn: a client
    * subscribing later gets this frame from the replay, never twice. */
@@ -302,7 +302,7 @@ static void publish(server *srv) {
   }
   srv->last_id++;
   for (c = srv->live; c; c = c->next) {
-    if (sse_stream_error(c->s) != SSE_OK)
+    if (sse_stream_get_error(c->s) != SSE_OK)
       continue; /* being cut */
     if (sse_stream_send_frame(c->s, f) == SSE_E_OVERFLOW) {
       /* Over a megabyte behind (SSE_DEFAULT_MAX_PENDING): the stream now

@@ -94,6 +94,23 @@ SSE_API int sse_http_last_event_id(const char *value, size_t len,
                                    size_t *id_len);
 
 /*
+ * For servers: SSE_OK when a client can send id back in Last-Event-ID
+ * exactly as the server wrote it, so that resuming from it works through
+ * every browser, proxy and this library's sse_http_last_event_id():
+ *  - 1 to max_len bytes (0 selects SSE_DEFAULT_MAX_LAST_EVENT_ID);
+ *  - every byte a visible ASCII character or a space (0x20 .. 0x7E): an HTTP
+ *    field value cannot carry control bytes, and browsers re-encode bytes
+ *    from 0x80 up (invalid UTF-8 becomes U+FFFD; some percent-encode);
+ *  - no space at either end (HTTP strips them).
+ * Anything else is SSE_E_INVALID_VALUE: refuse such an id where it enters
+ * your server (e.g. a publish request), or send the event without one. The
+ * encoder accepts more (any byte but CR, LF and NUL, as the format allows),
+ * but such ids do not come back. id may be NULL when len is 0
+ * (SSE_E_INVALID_VALUE); SSE_E_INVALID_ARGUMENT for id NULL with len > 0.
+ */
+SSE_API int sse_http_check_id(const char *id, size_t len, size_t max_len);
+
+/*
  * For clients: checks a response's Content-Type value. SSE_OK when its
  * media type is text/event-stream, compared case-insensitively, with
  * optional spaces or tabs around it and optional parameters (e.g.

@@ -27,12 +27,12 @@
  *     now = monotonic_ms();
  *     switch (sse_reconnect_get_state(rc)) {
  *     case SSE_RECONNECT_WAITING:
- *       sleep until sse_reconnect_deadline(rc); then
+ *       sleep until sse_reconnect_get_deadline(rc); then
  *       sse_reconnect_attempt(rc, now) and send the request, with
- *       Last-Event-ID when sse_decoder_last_event_id() is not empty;
+ *       Last-Event-ID when sse_decoder_get_last_event_id() is not empty;
  *       sse_decoder_reset(decoder).
  *     case SSE_RECONNECT_CONNECTING, SSE_RECONNECT_STREAMING:
- *       wait for bytes until sse_reconnect_deadline(rc) (the idle deadline);
+ *       wait for bytes until sse_reconnect_get_deadline(rc) (the idle deadline);
  *       report them with sse_reconnect_on_bytes(); once the final response
  *       headers are in, sse_reconnect_response(); while STREAMING feed the
  *       body to the decoder, whose on_retry calls sse_reconnect_on_retry().
@@ -44,7 +44,7 @@
  *   }
  *
  * The last event ID is not duplicated here: the decoder keeps it
- * (sse_decoder_last_event_id) and sse_decoder_reset() preserves it across
+ * (sse_decoder_get_last_event_id) and sse_decoder_reset() preserves it across
  * connections. Send it as Last-Event-ID when it is not empty, as the
  * standard says. It cannot contain CR, LF or NUL, so it is safe in a header.
  *
@@ -114,7 +114,7 @@ extern "C" {
 
 /* What the client should be doing. */
 typedef enum sse_reconnect_state {
-  /* Not connected: connect at sse_reconnect_deadline() (at once when it
+  /* Not connected: connect at sse_reconnect_get_deadline() (at once when it
    * has passed). A new object starts here with the deadline 0. */
   SSE_RECONNECT_WAITING = 0,
   /* An attempt started; its response has not been judged yet. */
@@ -299,22 +299,22 @@ SSE_API sse_reconnect_reason sse_reconnect_get_reason(const sse_reconnect *r);
  *  - WAITING: when to attempt (0 for a new object: at once);
  *  - CONNECTING, STREAMING: the idle deadline, when the connection is to
  *    be considered dead (close it and call sse_reconnect_closed);
- *    UINT64_MAX when the idle timeout is off;
- *  - STOPPED (and NULL r): UINT64_MAX.
+ *    SSE_NO_DEADLINE when the idle timeout is off;
+ *  - STOPPED (and NULL r): SSE_NO_DEADLINE.
  * Sums saturate at UINT64_MAX.
  */
-SSE_API uint64_t sse_reconnect_deadline(const sse_reconnect *r);
+SSE_API uint64_t sse_reconnect_get_deadline(const sse_reconnect *r);
 
 /* The current reconnection time T in milliseconds (the initial delay, or
  * the last retry field clamped). 0 for a NULL r. */
-SSE_API uint64_t sse_reconnect_retry_ms(const sse_reconnect *r);
+SSE_API uint64_t sse_reconnect_get_retry_ms(const sse_reconnect *r);
 
 /* Failures in a row so far (saturating). 0 for a NULL r. */
-SSE_API uint32_t sse_reconnect_failures(const sse_reconnect *r);
+SSE_API uint32_t sse_reconnect_get_failures(const sse_reconnect *r);
 
 /* Reconnections made so far: attempts after the first (saturating). 0 for
  * a NULL r. */
-SSE_API uint32_t sse_reconnect_reconnects(const sse_reconnect *r);
+SSE_API uint32_t sse_reconnect_get_reconnects(const sse_reconnect *r);
 
 /*
  * Parses a Retry-After header value (RFC 9110, 10.2.3) into a delay in

@@ -201,7 +201,7 @@ static void clients_zero(client *c, size_t n) {
 /* Token-sized events (an LLM-style delta, about 70 bytes encoded) with ids
  * 1..NEVENTS, formatted once so timings see only the library. */
 typedef struct events {
-  sse_event ev[NEVENTS];
+  sse_message ev[NEVENTS];
   char id[NEVENTS][24];
   char data[NEVENTS][80];
 } events;
@@ -209,7 +209,7 @@ typedef struct events {
 static void events_init(events *e) {
   size_t i;
   for (i = 0; i < NEVENTS; i++) {
-    sse_event *v = &e->ev[i];
+    sse_message *v = &e->ev[i];
     memset(v, 0, sizeof *v);
     snprintf(e->id[i], sizeof e->id[i], "%zu", i + 1);
     snprintf(e->data[i], sizeof e->data[i],
@@ -221,17 +221,17 @@ static void events_init(events *e) {
   }
 }
 
-static sse_frame *new_frame(const sse_event *ev, const sse_allocator *a) {
+static sse_frame *new_frame(const sse_message *ev, const sse_allocator *a) {
   sse_frame *f;
-  int rc = sse_frame_new_event(&f, ev, a);
+  int rc = sse_frame_new_message(&f, ev, a);
   if (rc != SSE_OK)
-    bench_die("sse_frame_new_event: %s", sse_strerror(rc));
+    bench_die("sse_frame_new_message: %s", sse_strerror(rc));
   return f;
 }
 
 static size_t frame_len(const sse_frame *f) {
   size_t n;
-  sse_frame_bytes(f, &n);
+  sse_frame_get_bytes(f, &n);
   return n;
 }
 
@@ -277,7 +277,7 @@ static size_t broadcast(client *c, size_t n, wire *w, const events *e,
   for (ev = 0; ev < nev; ev++) {
     sse_frame *f = new_frame(&e->ev[(first + ev) % NEVENTS], a);
     size_t len;
-    w->expect = sse_frame_bytes(f, &len);
+    w->expect = sse_frame_get_bytes(f, &len);
     bytes += len;
     for (i = 0; i < n; i++)
       rc |= sse_stream_send_frame(c[i].s, f);
@@ -337,7 +337,7 @@ static size_t broadcast_counted(counter *c, size_t n, const events *e,
   int rc = SSE_OK;
   for (ev = 0; ev < nev; ev++) {
     sse_frame *f = new_frame(&e->ev[(first + ev) % NEVENTS], a);
-    current.data = sse_frame_bytes(f, &current.len);
+    current.data = sse_frame_get_bytes(f, &current.len);
     bytes += current.len;
     for (i = 0; i < n; i++)
       rc |= sse_stream_send_frame(c[i].s, f);
@@ -555,7 +555,7 @@ int bench_stream_memory(int argc, char **argv) {
   len = frame_len(f);
   printf("MEMORY object=frame bytes=%zu encoded=%zu overhead=%zu\n", fbytes,
          len, fbytes - len);
-  if (sse_stream_send_event(c->s, &e->ev[1]) != SSE_OK ||
+  if (sse_stream_send_message(c->s, &e->ev[1]) != SSE_OK ||
       sse_stream_send_frame(c->s, f) != SSE_OK)
     bench_die("stream-memory: a send failed");
   w.blocked = 1;
@@ -625,7 +625,7 @@ static sse_frame **frames_new(const events *e, size_t n,
   if (!f)
     bench_die("out of memory");
   for (i = 0; i < n; i++) {
-    sse_event ev = e->ev[i % NEVENTS];
+    sse_message ev = e->ev[i % NEVENTS];
     char id[24];
     snprintf(id, sizeof id, "%zu", i + 1);
     ev.id = id;
@@ -651,7 +651,7 @@ static size_t queue_blocked(client *c, sse_frame **f, size_t n) {
     if (sse_stream_send_frame(c->s, f[i]) != SSE_OK)
       bench_die("queueing frame %zu failed", i);
   c->w->blocked = 0;
-  return sse_stream_pending(c->s);
+  return sse_stream_get_pending(c->s);
 }
 
 /* Flushes until nothing is pending (as an event loop does at each
@@ -824,7 +824,7 @@ int bench_replay(int argc, char **argv) {
   for (i = 0; i < nf; i++)
     if (sse_history_push(h, f[i], NULL) != SSE_OK)
       bench_die("sse_history_push failed");
-  kept_bytes = sse_history_range(h, NULL, NULL);
+  kept_bytes = sse_history_get_bytes(h);
   c = clients_new(1, &w, &a, 0, 0);
   sse_stream_set_max_pending(c->s, SIZE_MAX);
   behinds[0] = 1;
@@ -857,7 +857,7 @@ int bench_replay(int argc, char **argv) {
         allocs = ta.calls - calls0;
         calls = c->calls;
         if (rc != SSE_OK || pos != nf || c->bytes != want * r ||
-            sse_stream_pending(c->s))
+            sse_stream_get_pending(c->s))
           bench_die("replay: wrong result");
         bench_result(by ? "libsse-replay-pos" : "libsse-replay-id", corpus,
                      (int)rep, want * r, behind * r, want * r, t[rep]);

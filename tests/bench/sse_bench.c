@@ -9,12 +9,12 @@
  *       libsse-1byte at 1, libsse-chunkN otherwise.
  *   sse-bench encode PAYLOAD_FILE REPS
  *       The shared protocol: each line of PAYLOAD_FILE is one event's data,
- *       encoded with sse_encode_event into one output buffer per repetition.
+ *       encoded with sse_encode_message into one output buffer per repetition.
  *       data= is the output size, as the shared summariser checks it.
  *   sse-bench encode-iov PAYLOAD_FILE REPS
- *       The same events through sse_encode_event_iov; then an untimed check
+ *       The same events through sse_encode_message_iov; then an untimed check
  *       that every data piece points into the payload (no data byte copied)
- *       and that the pieces spell the same bytes as sse_encode_event.
+ *       and that the pieces spell the same bytes as sse_encode_message.
  *   sse-bench huge [MIB] [REPS]
  *       One event whose data is a single MIB MiB line (default 8), fed whole,
  *       in 64 KiB chunks and 1 byte at a time; as many feed calls with
@@ -305,7 +305,7 @@ static void payloads_free(payloads *p) {
   free(p->len);
 }
 
-static void payload_event(const payloads *p, size_t i, sse_event *ev) {
+static void payload_event(const payloads *p, size_t i, sse_message *ev) {
   memset(ev, 0, sizeof *ev);
   ev->data = p->buf + p->off[i];
   ev->data_len = p->len[i];
@@ -324,14 +324,14 @@ static int mode_encode(int argc, char **argv) {
   for (rep = 0; rep < reps; rep++) {
     size_t o = 0, w;
     double t0, t1;
-    sse_event ev;
+    sse_message ev;
     int rc = SSE_OK;
     payload_event(&p, 0, &ev);
     t0 = bench_now();
     for (i = 0; i < p.count; i++) {
       ev.data = p.buf + p.off[i];
       ev.data_len = p.len[i];
-      rc = sse_encode_event(out + o, cap - o, &ev, &w);
+      rc = sse_encode_message(out + o, cap - o, &ev, &w);
       if (rc != SSE_OK)
         break;
       o += w;
@@ -351,7 +351,7 @@ static int mode_encode(int argc, char **argv) {
 /* Checks that the pieces of every event point into its payload (the data)
  * or outside the payload file altogether (separators), that all payload
  * bytes are referenced in place, and that the pieces spell what
- * sse_encode_event writes. */
+ * sse_encode_message writes. */
 static void check_iov(const payloads *p) {
   sse_iovec iov[IOV_CAP];
   size_t i, k, count, bytes, in_place = 0, separators = 0, copied = 0;
@@ -360,10 +360,10 @@ static void check_iov(const payloads *p) {
   for (i = 0; i < p->count; i++) {
     const char *data = p->buf + p->off[i];
     size_t w, g = 0, here = 0;
-    sse_event ev;
+    sse_message ev;
     payload_event(p, i, &ev);
-    if (sse_encode_event_iov(&ev, iov, IOV_CAP, &count, &bytes) != SSE_OK ||
-        sse_encode_event(want, sizeof want, &ev, &w) != SSE_OK || w != bytes)
+    if (sse_encode_message_iov(iov, IOV_CAP, &ev, &count, &bytes) != SSE_OK ||
+        sse_encode_message(want, sizeof want, &ev, &w) != SSE_OK || w != bytes)
       bench_die("encode-iov check: payload %zu failed", i);
     for (k = 0; k < count; k++) {
       const char *b = iov[k].base;
@@ -415,14 +415,14 @@ static int mode_encode_iov(int argc, char **argv) {
   for (rep = 0; rep < reps; rep++) {
     size_t total = 0, pieces = 0, count, bytes;
     double t0, t1;
-    sse_event ev;
+    sse_message ev;
     int rc = SSE_OK;
     payload_event(&p, 0, &ev);
     t0 = bench_now();
     for (i = 0; i < p.count; i++) {
       ev.data = p.buf + p.off[i];
       ev.data_len = p.len[i];
-      rc = sse_encode_event_iov(&ev, iov, IOV_CAP, &count, &bytes);
+      rc = sse_encode_message_iov(iov, IOV_CAP, &ev, &count, &bytes);
       if (rc != SSE_OK)
         break;
       total += bytes;

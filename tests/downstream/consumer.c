@@ -95,7 +95,7 @@ static int check_stream(size_t step) {
 }
 
 static int check_round_trip(void) {
-  sse_event ev;
+  sse_message ev;
   char buf[128];
   size_t len = 0;
   seen s;
@@ -107,7 +107,7 @@ static int check_round_trip(void) {
   ev.id_len = 2;
   ev.data = "a\nb";
   ev.data_len = 3;
-  rc = sse_encode_event(buf, sizeof buf, &ev, &len);
+  rc = sse_encode_message(buf, sizeof buf, &ev, &len);
   if (rc != SSE_OK)
     return fail("encoding failed", sse_strerror(rc));
   rc = decode(buf, len, len, &s);
@@ -118,7 +118,7 @@ static int check_round_trip(void) {
     return fail("round trip changed the event", s.data[0]);
   ev.id = "4\n2";
   ev.id_len = 3;
-  if (sse_encode_event(buf, sizeof buf, &ev, &len) != SSE_E_INVALID_FIELD)
+  if (sse_encode_message(buf, sizeof buf, &ev, &len) != SSE_E_INVALID_FIELD)
     return fail("an id with LF was not refused", NULL);
   return 0;
 }

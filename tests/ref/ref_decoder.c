@@ -331,7 +331,7 @@ void ref_decode(const void *in, size_t n, int utf8, int comments,
 
   test_log_add(log, "last ", 5);
   harness_log_str(log, ps.id_string.p, ps.id_string.len);
-  test_log_add(log, "\nresult 0\n", 10);
+  test_log_add(log, "\nresult SSE_OK\n", 15);
   free(text.p);
   free(ps.data.p);
   free(ps.type.p);

@@ -12,7 +12,7 @@
 
 /* Decodes the whole stream in[0..n) and appends to *log, in the format of
  * harness.h, every event, valid retry and (when comments is nonzero)
- * comment, then "last ID" and "result 0". With utf8 nonzero the stream is
+ * comment, then "last ID" and "result SSE_OK". With utf8 nonzero the stream is
  * first run through the Encoding standard's "UTF-8 decode" (BOM removal and
  * U+FFFD replacement), as the spec says; otherwise it is parsed as bytes
  * after removing one leading UTF-8 BOM (libsse's byte-transparent mode).

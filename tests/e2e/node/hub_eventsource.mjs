@@ -33,7 +33,7 @@ const watchdog = setTimeout(() => fail('timed out after 40 s'), 40000);
 
 function startHub() {
   return new Promise((resolve, reject) => {
-    hub = spawn(hubExe, ['--port', '0', '--retry-ms', '100', '--heartbeat-ms', '1000'],
+    hub = spawn(hubExe, ['--port', '0', '--first-id', '1', '--retry-ms', '100', '--heartbeat-ms', '1000'],
                 { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     hub.on('error', reject);

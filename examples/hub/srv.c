@@ -48,6 +48,9 @@
 #define SEND_MAX 4
 #define MAX_HEAD_LIMIT ((size_t)1 << 20)
 #define MAX_BODY_LIMIT ((size_t)64 << 20)
+#define DEFAULT_SNDBUF ((size_t)128 << 10)
+#define DEFAULT_STALL_MS 30000
+#define DEFAULT_IN_FLIGHT ((size_t)16 << 20)
 
 enum { ST_REQUEST, ST_RESPONSE, ST_STREAM, ST_LINGER };
 /* Waiting lists, one per timeout: each is in deadline order. */
@@ -61,7 +64,8 @@ enum {
   F_ANSWERED = 1u << 5, /* the current request got its response */
   F_CLOSE = 1u << 6,    /* close (lingering) after the response */
   F_STARTED = 1u << 7,  /* a request has begun: its deadline runs */
-  F_CONTINUE = 1u << 8  /* "100 Continue" sent for the current request */
+  F_CONTINUE = 1u << 8, /* "100 Continue" sent for the current request */
+  F_ADMIN = 1u << 9     /* accepted on the admin listener */
 };
 
 typedef struct list {
@@ -85,13 +89,27 @@ struct srv_conn {
   uint16_t flags;
   uint8_t state, queue;
   uint64_t pos; /* a subscriber has been given the frames up to this one */
+  uint64_t progress; /* a subscriber's socket last took bytes, or its
+                        bytes became pending (the stall clock) */
+  const uint64_t *keys; /* a subscriber's topic keys: &key0 or heap */
+  uint64_t key0;
+  uint32_t nkeys;
 };
+
+/* A broadcast frame in the fan-out ring, with its keys. */
+typedef struct slot {
+  sse_frame *frame;
+  size_t nkeys;
+  uint64_t keys[SRV_MAX_KEYS];
+} slot;
 
 struct srv {
   srv_config cfg;
   const char *prog;
-  int ep, lfd, sfd;
-  unsigned port;
+  int ep, lfd, afd, sfd;
+  unsigned port, admin_port;
+  size_t in_bytes; /* c->in_cap of every connection */
+  srv_counters counters;
   uint64_t max_fds;
   char *scratch;
   size_t scratch_cap;
@@ -102,7 +120,7 @@ struct srv {
   srv_conn *closed;
   srv_conn **subs;
   size_t nsubs, subs_cap;
-  sse_frame *ring[RING]; /* frame n is ring[n % RING] */
+  slot ring[RING];       /* frame n is ring[n % RING] */
   uint64_t seq;          /* the newest frame's number (0: none yet) */
   uint64_t low;          /* no subscriber's pos is below this */
   uint64_t walk_start;   /* seq when the current walk began */
@@ -111,7 +129,7 @@ struct srv {
   int corked; /* sending several frames: writes wait for the flush */
   int stop, stopping;
   uint64_t now, timer, sweep_ms, sweep_at, accept_at, stop_at;
-  uint64_t cuts, deliveries, writes;
+  uint64_t deliveries, writes;
 };
 
 uint64_t srv_now(void) {
@@ -197,7 +215,10 @@ static void conn_close(srv_conn *c, int abort) {
 
 static void conn_free(srv_conn *c) {
   sse_stream_free(c->stream);
+  c->srv->in_bytes -= c->in_cap;
   free(c->in);
+  if (c->keys != &c->key0)
+    free((void *)c->keys);
   if (c->flags & F_OUT_HEAP)
     free((void *)c->out);
   free(c);
@@ -242,6 +263,9 @@ static int conn_writev(void *user, const sse_iovec *iov, size_t n,
   while (r < 0 && errno == EINTR);
   if (r < 0)
     return errno == EAGAIN || errno == EWOULDBLOCK ? SSE_E_AGAIN : SSE_E_WRITE;
+  c->srv->counters.bytes_written += (uint64_t)r;
+  if (r > 0)
+    c->progress = c->srv->now;
   if (pre) {
     if ((size_t)r < pre) {
       c->out_off += (uint32_t)r;
@@ -258,13 +282,15 @@ static int conn_writev(void *user, const sse_iovec *iov, size_t n,
  * transport error. During shutdown, closes c once all is written. */
 static void stream_push(srv_conn *c) {
   int rc = SSE_OK;
-  if (sse_stream_pending(c->stream))
+  if (sse_stream_get_pending(c->stream))
     rc = sse_stream_flush(c->stream);
   else if (c->out_len > c->out_off)
     rc = conn_writev(c, NULL, 0, &(size_t){0});
-  if (rc == SSE_E_WRITE)
+  if (rc == SSE_E_WRITE) {
+    c->srv->counters.cut[SRV_CUT_ERROR]++;
     conn_close(c, 1);
-  else if (c->srv->stopping && !sse_stream_pending(c->stream) &&
+  }
+  else if (c->srv->stopping && !sse_stream_get_pending(c->stream) &&
            c->out_len == c->out_off)
     conn_close(c, 0);
 }
@@ -316,6 +342,7 @@ static void out_write(srv_conn *c) {
       conn_close(c, 1);
       return;
     }
+    c->srv->counters.bytes_written += (uint64_t)r;
     c->out_off += (uint32_t)r;
   }
   response_done(c, 1);
@@ -327,6 +354,8 @@ static const char *reason(int status) {
   case 202: return "Accepted";
   case 204: return "No Content";
   case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 403: return "Forbidden";
   case 404: return "Not Found";
   case 405: return "Method Not Allowed";
   case 408: return "Request Timeout";
@@ -352,6 +381,8 @@ static void respond(srv_conn *c, int status, const char *extra,
   if ((c->flags & (F_CLOSED | F_ANSWERED)) || c->state != ST_REQUEST)
     return;
   c->flags |= F_ANSWERED;
+  if (status >= 100 && status < 600)
+    c->srv->counters.status[status]++;
   if (close_after || !(c->flags & F_KEEP) || c->srv->stopping)
     c->flags |= F_CLOSE;
   n = snprintf(head, sizeof head,
@@ -380,6 +411,7 @@ static void respond(srv_conn *c, int status, const char *extra,
   }
   if (r < 0)
     r = 0;
+  c->srv->counters.bytes_written += (uint64_t)r;
   if ((size_t)r == total) {
     response_done(c, 0);
     return;
@@ -411,6 +443,11 @@ void srv_respond(srv_conn *c, int status, const char *extra,
   respond(c, status, extra, ctype, body, len, 0);
 }
 
+void srv_respond_close(srv_conn *c, int status, const char *extra,
+                       const char *ctype, const char *body, size_t len) {
+  respond(c, status, extra, ctype, body, len, 1);
+}
+
 void srv_error(srv_conn *c, int status) {
   char body[64];
   int n = snprintf(body, sizeof body, "%d %s\n", status, reason(status));
@@ -419,11 +456,35 @@ void srv_error(srv_conn *c, int status) {
 
 /* ---- streams and broadcast ---------------------------------------------- */
 
-sse_stream *srv_subscribe(srv_conn *c) {
+sse_stream *srv_subscribe(srv_conn *c) { return srv_subscribe_ex(c, NULL); }
+
+/* The response head with extra lines before its blank line, on the heap. */
+static int head_with(srv_conn *c, const char *extra) {
+  srv *s = c->srv;
+  size_t n = strlen(extra), base = s->head_len - 2;
+  char *p = malloc(s->head_len + n);
+  if (!p)
+    return -1;
+  memcpy(p, s->head, base);
+  memcpy(p + base, extra, n);
+  memcpy(p + base + n, "\r\n", 2);
+  c->out = p;
+  c->out_len = (uint32_t)(s->head_len + n);
+  c->out_off = 0;
+  c->flags |= F_OUT_HEAP;
+  return 0;
+}
+
+sse_stream *srv_subscribe_ex(srv_conn *c, const srv_sub_opts *o) {
   srv *s = c->srv;
   sse_stream *st = NULL;
+  int half;
   if ((c->flags & (F_CLOSED | F_ANSWERED)) || c->state != ST_REQUEST)
     return NULL;
+  if (o && o->nkeys > SRV_MAX_KEYS) {
+    srv_error(c, 500);
+    return NULL;
+  }
   if (s->nsubs == s->subs_cap) {
     size_t cap = s->subs_cap ? s->subs_cap * 2 : 1024;
     srv_conn **p = realloc(s->subs, cap * sizeof *p);
@@ -437,15 +498,37 @@ sse_stream *srv_subscribe(srv_conn *c) {
   sse_stream_set_max_pending(st, s->cfg.max_pending);
   sse_stream_set_heartbeat(st, s->cfg.no_heartbeat ? 0 : s->cfg.heartbeat_ms);
   sse_stream_tick(st, s->now, NULL); /* idle time counts from now */
+  if (o && o->nkeys > 1) {
+    uint64_t *k = malloc(o->nkeys * sizeof *k);
+    if (!k)
+      goto fail;
+    memcpy(k, o->keys, o->nkeys * sizeof *k);
+    c->keys = k;
+  } else if (o && o->nkeys == 1) {
+    c->key0 = o->keys[0];
+    c->keys = &c->key0;
+  }
+  c->nkeys = o ? (uint32_t)o->nkeys : 0;
   c->flags |= F_ANSWERED | F_CORKED;
   c->stream = st;
-  c->out = s->head;
-  c->out_len = (uint32_t)s->head_len;
-  c->out_off = 0;
+  if (o && o->extra && *o->extra) {
+    if (head_with(c, o->extra) != 0)
+      goto fail;
+  } else {
+    c->out = s->head;
+    c->out_len = (uint32_t)s->head_len;
+    c->out_off = 0;
+  }
   /* ":\n" makes proxies pass the head on at once; then the retry field.
    * Corked: queued, cannot fail on a new stream but out of memory. */
-  if (sse_stream_open(st, s->cfg.retry_ms, 2) != SSE_OK)
+  if (sse_stream_open(st, o && o->retry_ms ? o->retry_ms : s->cfg.retry_ms,
+                      2) != SSE_OK)
     goto fail;
+  /* The kernel's share: a fixed send buffer instead of autotuning (which
+   * lets a client that does not read pin megabytes per socket). */
+  half = (int)(s->cfg.sndbuf / 2);
+  setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &half, sizeof half);
+  c->progress = s->now;
   c->state = ST_STREAM;
   q_del(c);
   c->sub = (uint32_t)s->nsubs;
@@ -455,6 +538,10 @@ sse_stream *srv_subscribe(srv_conn *c) {
 fail:
   sse_stream_free(st);
   c->stream = NULL;
+  if (c->keys != &c->key0)
+    free((void *)c->keys);
+  c->keys = NULL;
+  c->nkeys = 0;
   out_clear(c);
   c->flags &= (uint16_t)~(F_ANSWERED | F_CORKED);
   srv_error(c, 503);
@@ -465,26 +552,46 @@ fail:
  * so they leave in one writev. A stream with bytes already pending is known
  * full: its frames only queue, for its next output edge. Returns 0, or -1
  * when c was cut (overflow) or failed, and closed. */
+/* Whether subscriber c takes the frame in slot sl: a frame without keys
+ * goes to everyone, else to those sharing a key with it. */
+static int wants(const srv_conn *c, const slot *sl) {
+  size_t i, j;
+  if (!sl->nkeys)
+    return 1;
+  for (i = 0; i < sl->nkeys; i++)
+    for (j = 0; j < c->nkeys; j++)
+      if (sl->keys[i] == c->keys[j])
+        return 1;
+  return 0;
+}
+
 static int catch_up(srv *s, srv_conn *c) {
   while (c->pos < s->seq) {
-    uint64_t n = s->seq - c->pos, k;
-    int idle = sse_stream_pending(c->stream) == 0, rc = SSE_OK;
-    if (n > SEND_MAX)
-      n = SEND_MAX;
+    sse_frame *batch[SEND_MAX];
+    uint64_t p = c->pos;
+    size_t n = 0, k;
+    int idle = sse_stream_get_pending(c->stream) == 0, rc = SSE_OK;
+    while (p < s->seq && n < SEND_MAX) {
+      const slot *sl = &s->ring[++p % RING];
+      if (wants(c, sl))
+        batch[n++] = sl->frame;
+    }
+    if (idle && n)
+      c->progress = s->now; /* bytes may become pending: the clock starts */
     s->corked = idle && n > 1;
-    for (k = 1; k <= n && rc == SSE_OK; k++)
-      rc = sse_stream_send_frame(c->stream, s->ring[(c->pos + k) % RING]);
+    for (k = 0; k < n && rc == SSE_OK; k++)
+      rc = sse_stream_send_frame(c->stream, batch[k]);
     s->corked = 0;
     if (rc == SSE_OK && idle && n > 1 &&
         sse_stream_flush(c->stream) == SSE_E_WRITE)
       rc = SSE_E_WRITE;
     if (rc != SSE_OK) {
-      if (rc == SSE_E_OVERFLOW)
-        s->cuts++;
+      s->counters.cut[rc == SSE_E_OVERFLOW ? SRV_CUT_OVERFLOW
+                                           : SRV_CUT_ERROR]++;
       conn_close(c, 1);
       return -1;
     }
-    c->pos += n;
+    c->pos = p;
     s->deliveries += n;
   }
   return 0;
@@ -514,7 +621,13 @@ static void walk(srv *s, size_t budget) {
 }
 
 int srv_broadcast(srv *s, sse_frame *frame) {
-  if (!frame)
+  return srv_broadcast_keys(s, frame, NULL, 0);
+}
+
+int srv_broadcast_keys(srv *s, sse_frame *frame, const uint64_t *keys,
+                       size_t n) {
+  slot *sl;
+  if (!frame || n > SRV_MAX_KEYS || (n && !keys))
     return -1;
   if (s->stopping)
     return 0;
@@ -527,17 +640,27 @@ int srv_broadcast(srv *s, sse_frame *frame) {
     s->walk = 0;
   }
   s->seq++;
-  sse_frame_release(s->ring[s->seq % RING]);
-  s->ring[s->seq % RING] = sse_frame_retain(frame);
+  sl = &s->ring[s->seq % RING];
+  sse_frame_release(sl->frame);
+  sl->frame = sse_frame_retain(frame);
+  sl->nkeys = n;
+  if (n)
+    memcpy(sl->keys, keys, n * sizeof *keys);
   return 0;
 }
 
-/* Keep-alives: every stream is ticked each sweep_ms. */
+/* Keep-alives: every stream is ticked each sweep_ms. Stalls: a stream with
+ * bytes pending (its socket is full) whose socket took nothing for
+ * stall_ms is cut. */
 static void sweep(srv *s) {
   size_t i = 0;
   while (i < s->nsubs) {
     srv_conn *c = s->subs[i];
-    if (sse_stream_tick(c->stream, s->now, NULL) != SSE_OK) {
+    int stalled = (sse_stream_get_pending(c->stream) || c->out_off < c->out_len) &&
+                  s->now - c->progress >= s->cfg.stall_ms;
+    if (stalled || (!s->cfg.no_heartbeat &&
+                    sse_stream_tick(c->stream, s->now, NULL) != SSE_OK)) {
+      s->counters.cut[stalled ? SRV_CUT_STALL : SRV_CUT_ERROR]++;
       conn_close(c, 1);
       continue;
     }
@@ -546,7 +669,10 @@ static void sweep(srv *s) {
 }
 
 size_t srv_subscribers(const srv *s) { return s->nsubs; }
-uint64_t srv_cut_count(const srv *s) { return s->cuts; }
+uint64_t srv_cut_count(const srv *s) {
+  return s->counters.cut[SRV_CUT_OVERFLOW] + s->counters.cut[SRV_CUT_STALL];
+}
+const srv_counters *srv_get_counters(const srv *s) { return &s->counters; }
 uint64_t srv_delivery_count(const srv *s) { return s->deliveries; }
 uint64_t srv_write_count(const srv *s) { return s->writes; }
 
@@ -651,6 +777,25 @@ static int field(head *h, const char *name, size_t nlen, const char *v,
       return 400;
     h->req.last_event_id = v;
     h->req.last_event_id_len = vlen;
+  } else if (lower_eq(name, nlen, "authorization")) {
+    if (h->req.authorization)
+      return 400;
+    h->req.authorization = v;
+    h->req.authorization_len = vlen;
+  } else if (lower_eq(name, nlen, "cookie")) {
+    if (h->req.cookie)
+      return 400;
+    h->req.cookie = v;
+    h->req.cookie_len = vlen;
+  } else if (lower_eq(name, nlen, "origin")) {
+    if (h->req.origin)
+      return 400;
+    h->req.origin = v;
+    h->req.origin_len = vlen;
+  }
+  if (lower_eq(name, nlen, "host")) {
+    h->req.host = v;
+    h->req.host_len = vlen;
   }
   return 0;
 }
@@ -730,8 +875,10 @@ static int too_long(const char *b, size_t max_head) {
 /* Keeps b[0..n) (the start of the next request) in c->in, with room for
  * the current request's bounded size. Returns 0, or -1 (closed). */
 static int keep(srv_conn *c, const char *b, size_t n) {
-  size_t want = c->need ? c->need : c->srv->cfg.max_head;
+  srv *s = c->srv;
+  size_t want = c->need ? c->need : s->cfg.max_head;
   if (n == 0) {
+    s->in_bytes -= c->in_cap;
     free(c->in);
     c->in = NULL;
     c->in_len = c->in_cap = 0;
@@ -740,12 +887,29 @@ static int keep(srv_conn *c, const char *b, size_t n) {
   if (want < n)
     want = n; /* pipelined requests behind a pending response */
   if (c->in_cap < want) {
-    char *p = malloc(want);
+    char *p;
+    /* All requests being received share max_in_flight: a request that
+     * would pass it is refused, not queued. */
+    if (s->in_bytes - c->in_cap + want > s->cfg.max_in_flight) {
+      if (c->state == ST_REQUEST) {
+        c->flags &= (uint16_t)~F_ANSWERED;
+        srv_error(c, 503);
+      } else {
+        conn_close(c, 1);
+      }
+      s->in_bytes -= c->in_cap; /* callers return at once: b is unused */
+      free(c->in);
+      c->in = NULL;
+      c->in_len = c->in_cap = 0;
+      return -1;
+    }
+    p = malloc(want);
     if (!p) {
       conn_close(c, 1);
       return -1;
     }
     memcpy(p, b, n);
+    s->in_bytes += want - c->in_cap;
     free(c->in);
     c->in = p;
     c->in_cap = (uint32_t)want;
@@ -765,6 +929,7 @@ static void dispatch(srv_conn *c, head *h, const char *base, size_t hl) {
     c->flags |= F_KEEP;
   if (h->req.method_len == 4 && !memcmp(h->req.method, "HEAD", 4))
     c->flags |= F_HEAD;
+  h->req.admin = (c->flags & F_ADMIN) != 0;
   s->cfg.on_request(s->cfg.user, c, &h->req);
   if (c->flags & F_CLOSED)
     return;
@@ -789,6 +954,7 @@ static void process(srv_conn *c, char *buf, size_t len) {
         off++;
     if (off == len)
       break;
+    c->flags &= (uint16_t)~F_ANSWERED; /* a new request: errors answer it */
     if (!(c->flags & F_STARTED)) {
       c->flags |= F_STARTED;
       q_add(c, Q_REQUEST);
@@ -933,13 +1099,13 @@ static void on_conn_event(srv_conn *c, uint32_t ev) {
   }
 }
 
-static void accept_some(srv *s) {
+static void accept_some(srv *s, int *lfd) {
   int k;
   for (k = 0; k < ACCEPT_BURST; k++) {
     struct epoll_event ev;
     srv_conn *c;
     int one = 1;
-    int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = accept4(*lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
         continue;
@@ -950,6 +1116,10 @@ static void accept_some(srv *s) {
         ev.events = 0;
         ev.data.ptr = &s->lfd;
         epoll_ctl(s->ep, EPOLL_CTL_MOD, s->lfd, &ev);
+        if (s->afd >= 0) {
+          ev.data.ptr = &s->afd;
+          epoll_ctl(s->ep, EPOLL_CTL_MOD, s->afd, &ev);
+        }
         s->accept_at = s->now + ACCEPT_PAUSE_MS;
       }
       return;
@@ -964,7 +1134,8 @@ static void accept_some(srv *s) {
     c->fd = fd;
     c->state = ST_REQUEST;
     c->queue = Q_NONE;
-    c->flags = F_STARTED; /* the first request's deadline runs from now */
+    /* the first request's deadline runs from now */
+    c->flags = (uint16_t)(F_STARTED | (lfd == &s->afd ? F_ADMIN : 0));
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = c;
     if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -1004,6 +1175,10 @@ static void begin_shutdown(srv *s) {
     close(s->lfd);
     s->lfd = -1;
   }
+  if (s->afd >= 0) {
+    close(s->afd);
+    s->afd = -1;
+  }
   for (q = 0; q < Q_COUNT; q++)
     while (s->q[q].head)
       conn_close(s->q[q].head, 0);
@@ -1032,7 +1207,7 @@ static int next_timeout(const srv *s) {
   for (q = 0; q < Q_COUNT; q++)
     if (s->q[q].head && s->q[q].head->deadline < t)
       t = s->q[q].head->deadline;
-  if (s->nsubs && s->sweep_ms && s->sweep_at < t)
+  if (s->nsubs && s->sweep_at < t)
     t = s->sweep_at;
   if (s->accept_at && s->accept_at < t)
     t = s->accept_at;
@@ -1057,13 +1232,21 @@ int srv_run(srv *s) {
     s->now = srv_now();
     for (i = 0; i < n; i++) {
       void *p = ev[i].data.ptr;
-      if (p == &s->lfd) {
+      if (p == &s->lfd || p == &s->afd) {
         if (!s->stopping)
-          accept_some(s);
+          accept_some(s, p);
       } else if (p == &s->sfd) {
         struct signalfd_siginfo si;
-        while (read(s->sfd, &si, sizeof si) == (ssize_t)sizeof si)
-          s->stop = 1;
+        int k;
+        for (k = 0; k < 16 && read(s->sfd, &si, sizeof si) ==
+                                  (ssize_t)sizeof si; k++) {
+          if (si.ssi_signo == SIGHUP || si.ssi_signo == SIGUSR1) {
+            if (s->cfg.on_signal && !s->stopping)
+              s->cfg.on_signal(s->cfg.user, (int)si.ssi_signo);
+          } else {
+            s->stop = 1; /* SIGINT, SIGTERM, SIGQUIT */
+          }
+        }
       } else {
         on_conn_event(p, ev[i].events);
       }
@@ -1074,10 +1257,14 @@ int srv_run(srv *s) {
       le.events = EPOLLIN;
       le.data.ptr = &s->lfd;
       epoll_ctl(s->ep, EPOLL_CTL_MOD, s->lfd, &le);
+      if (s->afd >= 0) {
+        le.data.ptr = &s->afd;
+        epoll_ctl(s->ep, EPOLL_CTL_MOD, s->afd, &le);
+      }
       s->accept_at = 0;
     }
     if (!s->stopping) {
-      if (s->sweep_ms && s->sweep_at <= s->now) {
+      if (s->sweep_at <= s->now) {
         sweep(s);
         s->sweep_at = s->now + s->sweep_ms;
       }
@@ -1105,6 +1292,8 @@ void srv_stop(srv *s) { s->stop = 1; }
 void srv_set_timer(srv *s, uint64_t when_ms) { s->timer = when_ms; }
 
 unsigned srv_port(const srv *s) { return s->port; }
+
+unsigned srv_admin_port(const srv *s) { return s->admin_port; }
 
 uint64_t srv_max_fds(const srv *s) { return s->max_fds; }
 
@@ -1138,7 +1327,8 @@ static uint64_t raise_nofile(void) {
   return (uint64_t)rl.rlim_cur;
 }
 
-static int listen_on(srv *s, const char *addr, unsigned port) {
+static int listen_on(srv *s, const char *addr, unsigned port, int *out,
+                     unsigned *bound) {
   struct sockaddr_storage ss;
   struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
   struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
@@ -1170,8 +1360,8 @@ static int listen_on(srv *s, const char *addr, unsigned port) {
   }
   len = sizeof ss;
   getsockname(fd, (struct sockaddr *)&ss, &len);
-  s->port = ntohs(ss.ss_family == AF_INET ? a4->sin_port : a6->sin6_port);
-  s->lfd = fd;
+  *bound = ntohs(ss.ss_family == AF_INET ? a4->sin_port : a6->sin6_port);
+  *out = fd;
   return 0;
 }
 
@@ -1189,7 +1379,7 @@ int srv_new(srv **out, const srv_config *cfg, const char *prog) {
   }
   s->cfg = *cfg;
   s->prog = prog;
-  s->ep = s->lfd = s->sfd = -1;
+  s->ep = s->lfd = s->afd = s->sfd = -1;
   s->timer = UINT64_MAX;
   if (!s->cfg.bind_addr)
     s->cfg.bind_addr = "127.0.0.1";
@@ -1203,21 +1393,33 @@ int srv_new(srv **out, const srv_config *cfg, const char *prog) {
     s->cfg.max_pending = SSE_DEFAULT_MAX_PENDING;
   if (!s->cfg.heartbeat_ms)
     s->cfg.heartbeat_ms = SSE_DEFAULT_HEARTBEAT_MS;
+  if (!s->cfg.sndbuf)
+    s->cfg.sndbuf = DEFAULT_SNDBUF;
+  if (!s->cfg.stall_ms)
+    s->cfg.stall_ms = DEFAULT_STALL_MS;
+  if (!s->cfg.max_in_flight) {
+    s->cfg.max_in_flight = 2 * (s->cfg.max_head + s->cfg.max_body);
+    if (s->cfg.max_in_flight < DEFAULT_IN_FLIGHT)
+      s->cfg.max_in_flight = DEFAULT_IN_FLIGHT;
+  }
   if (s->cfg.max_head > MAX_HEAD_LIMIT || s->cfg.max_body > MAX_BODY_LIMIT ||
-      s->cfg.port > 65535) {
+      s->cfg.port > 65535 || s->cfg.admin_port > 65535 ||
+      s->cfg.sndbuf < 4096 || s->cfg.sndbuf > ((size_t)1 << 30) ||
+      s->cfg.max_in_flight < s->cfg.max_head + s->cfg.max_body) {
     fprintf(stderr, "%s: limits out of range\n", prog);
     free(s);
     return -1;
   }
-  /* Sweeps tick each stream 4 times per heartbeat interval (at most once a
-   * second), so a keep-alive leaves within a quarter interval of due. */
-  if (!s->cfg.no_heartbeat) {
+  /* Sweeps tick each stream 4 times per heartbeat interval and per stall
+   * timeout (at most once a second), so a keep-alive leaves, and a stalled
+   * stream is cut, within a quarter interval of due. */
+  s->sweep_ms = s->cfg.stall_ms / 4;
+  if (!s->cfg.no_heartbeat && s->cfg.heartbeat_ms / 4 < s->sweep_ms)
     s->sweep_ms = s->cfg.heartbeat_ms / 4;
-    if (s->sweep_ms > 1000)
-      s->sweep_ms = 1000;
-    if (s->sweep_ms < 10)
-      s->sweep_ms = 10;
-  }
+  if (s->sweep_ms > 1000)
+    s->sweep_ms = 1000;
+  if (s->sweep_ms < 10)
+    s->sweep_ms = 10;
   s->q_ms[Q_REQUEST] = s->cfg.request_timeout_ms;
   s->q_ms[Q_IDLE] = s->cfg.idle_timeout_ms;
   s->q_ms[Q_LINGER] = LINGER_MS;
@@ -1237,6 +1439,9 @@ int srv_new(srv **out, const srv_config *cfg, const char *prog) {
   sigemptyset(&sig);
   sigaddset(&sig, SIGINT);
   sigaddset(&sig, SIGTERM);
+  sigaddset(&sig, SIGQUIT);
+  sigaddset(&sig, SIGHUP);
+  sigaddset(&sig, SIGUSR1);
   sigprocmask(SIG_BLOCK, &sig, NULL);
   s->sfd = signalfd(-1, &sig, SFD_NONBLOCK | SFD_CLOEXEC);
   s->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -1245,7 +1450,10 @@ int srv_new(srv **out, const srv_config *cfg, const char *prog) {
     srv_free(s);
     return -1;
   }
-  if (listen_on(s, s->cfg.bind_addr, s->cfg.port) < 0) {
+  if (listen_on(s, s->cfg.bind_addr, s->cfg.port, &s->lfd, &s->port) < 0 ||
+      (s->cfg.admin_bind &&
+       listen_on(s, s->cfg.admin_bind, s->cfg.admin_port, &s->afd,
+                 &s->admin_port) < 0)) {
     srv_free(s);
     return -1;
   }
@@ -1255,6 +1463,14 @@ int srv_new(srv **out, const srv_config *cfg, const char *prog) {
     fprintf(stderr, "%s: epoll_ctl: %s\n", prog, strerror(errno));
     srv_free(s);
     return -1;
+  }
+  if (s->afd >= 0) {
+    ev.data.ptr = &s->afd;
+    if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->afd, &ev) < 0) {
+      fprintf(stderr, "%s: epoll_ctl: %s\n", prog, strerror(errno));
+      srv_free(s);
+      return -1;
+    }
   }
   ev.data.ptr = &s->sfd;
   epoll_ctl(s->ep, EPOLL_CTL_ADD, s->sfd, &ev);
@@ -1275,9 +1491,11 @@ void srv_free(srv *s) {
     conn_close(s->subs[0], 1);
   reap(s);
   for (k = 0; k < RING; k++)
-    sse_frame_release(s->ring[k]);
+    sse_frame_release(s->ring[k].frame);
   if (s->lfd >= 0)
     close(s->lfd);
+  if (s->afd >= 0)
+    close(s->afd);
   if (s->sfd >= 0)
     close(s->sfd);
   if (s->ep >= 0)
@@ -1301,7 +1519,13 @@ static int hexval(int ch) {
 
 long srv_query_param(const char *query, size_t query_len, const char *name,
                      char *buf, size_t cap) {
-  size_t nlen = strlen(name), i = 0;
+  size_t from = 0;
+  return srv_query_next(query, query_len, name, &from, buf, cap);
+}
+
+long srv_query_next(const char *query, size_t query_len, const char *name,
+                    size_t *from, char *buf, size_t cap) {
+  size_t nlen = strlen(name), i = *from;
   while (query && i < query_len) {
     const char *seg = query + i, *amp, *eq, *v, *ve;
     size_t seg_len, n = 0;
@@ -1313,6 +1537,7 @@ long srv_query_param(const char *query, size_t query_len, const char *name,
         memcmp(seg, name, nlen) != 0)
       continue;
     ve = seg + seg_len;
+    *from = i;
     for (v = eq ? eq + 1 : ve; v < ve; v++) {
       int ch = (unsigned char)*v;
       if (ch == '+') {
@@ -1330,6 +1555,7 @@ long srv_query_param(const char *query, size_t query_len, const char *name,
     }
     return (long)n;
   }
+  *from = query_len;
   return -1;
 }
 

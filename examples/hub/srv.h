@@ -1,5 +1,6 @@
 /*
- * srv: the small HTTP/1.1 server core that sse-demo and sse-hub share.
+ * srv: the small HTTP/1.1 server core of sse-hub (sse-demo links it too
+ * until its self-contained rewrite lands).
  *
  * One thread, one epoll instance, non-blocking sockets (Linux). It accepts
  * connections, reads each request (a head, then a Content-Length body)
@@ -18,9 +19,12 @@
  *    byte (or of the connection's accept) or it gets 408 and the connection
  *    closes; an idle keep-alive connection is closed after idle_timeout_ms;
  *  - a connection that is not streaming holds at most max_head + max_body
- *    bytes of request and one response; a stream holds at most max_pending
- *    bytes (shared frames, counted per stream) and is cut when a send would
- *    exceed that.
+ *    bytes of request and one response, and all connections together hold
+ *    at most max_in_flight bytes of requests being received (503 beyond);
+ *  - a stream holds at most max_pending bytes (shared frames, counted per
+ *    stream) and is cut when a send would exceed that; its socket's kernel
+ *    send buffer is fixed at sndbuf bytes (no autotuning), and it is cut
+ *    when its socket accepted nothing for stall_ms while bytes were pending.
  * Malformed requests get 400 (505 for another HTTP version) and the
  * connection is closed after the response (a lingering close, so the client
  * reads the status even when it was still sending).
@@ -32,8 +36,11 @@
  * Keep-alives: every stream is ticked periodically (sse_stream_tick), so an
  * idle stream gets ":\n" every heartbeat_ms.
  *
- * SIGINT and SIGTERM end srv_run(): the listener closes, every stream is
- * closed for sends and what is pending is flushed for up to 2 seconds.
+ * SIGINT, SIGTERM and SIGQUIT end srv_run(): the listeners close, every
+ * stream is closed for sends and what is pending is flushed for up to 2
+ * seconds. SIGHUP and SIGUSR1 are handed to on_signal (ignored without it).
+ * An optional second listener (admin_bind) serves the same on_request, with
+ * srv_request.admin set.
  *
  * Everything here runs on the thread that calls srv_run(); nothing is
  * thread-safe.
@@ -47,6 +54,9 @@
 
 /* Fields a request head may carry (431 beyond). */
 #define SRV_MAX_FIELDS 64
+/* Topic keys a subscriber or a broadcast frame may carry (see
+ * srv_subscribe_ex and srv_broadcast_keys). */
+#define SRV_MAX_KEYS 16
 
 typedef struct srv srv;
 typedef struct srv_conn srv_conn;
@@ -66,6 +76,17 @@ typedef struct srv_request {
   size_t last_event_id_len;
   const char *body; /* the body (NULL when empty) */
   size_t body_len;
+  /* These fields' values (NULL when absent; a second one is refused with
+   * 400), without surrounding spaces: */
+  const char *authorization;
+  size_t authorization_len;
+  const char *cookie;
+  size_t cookie_len;
+  const char *origin;
+  size_t origin_len;
+  const char *host;
+  size_t host_len;
+  int admin; /* arrived on the admin listener */
 } srv_request;
 
 /* Configuration, copied by srv_new(). Zero fields take the defaults given. */
@@ -81,6 +102,20 @@ typedef struct srv_config {
                                   no_heartbeat to turn keep-alives off */
   int no_heartbeat;
   uint64_t retry_ms;           /* "retry:" sent when a stream opens; 0: none */
+  size_t sndbuf;        /* a subscriber socket's kernel send buffer, as
+                           SO_SNDBUF reads it back (Linux doubles what is
+                           set, so half is set); default 131072, at least
+                           4096 */
+  uint64_t stall_ms;    /* cut a subscriber whose socket took nothing for
+                           this long while bytes were pending; default
+                           30000 */
+  size_t max_in_flight; /* request bytes held by all connections together;
+                           default max(16 MiB, 2 * (max_head + max_body)),
+                           at least max_head + max_body */
+  const char *admin_bind; /* a second listener (NULL: none) ... */
+  unsigned admin_port;    /* ... on this port (0: ephemeral) */
+  /* SIGHUP or SIGUSR1 arrived (between loop turns). May be NULL. */
+  void (*on_signal)(void *user, int signo);
   /* A complete request arrived: answer it with exactly one srv_respond()
    * or srv_subscribe() (if the callback does neither, the server answers
    * 500). */
@@ -100,8 +135,10 @@ typedef struct srv_config {
  * -1. */
 int srv_new(srv **out, const srv_config *cfg, const char *prog);
 
-/* The port the server listens on (useful with port 0). */
+/* The port the server listens on (useful with port 0), and the admin
+ * listener's (0 without one). */
 unsigned srv_port(const srv *s);
+unsigned srv_admin_port(const srv *s);
 
 /* The soft file descriptor limit srv_new() set (about the most connections
  * the server can hold). */
@@ -132,6 +169,10 @@ void srv_set_timer(srv *s, uint64_t when_ms);
 void srv_respond(srv_conn *c, int status, const char *extra,
                  const char *ctype, const char *body, size_t len);
 
+/* srv_respond, then closes the connection (lingering close). */
+void srv_respond_close(srv_conn *c, int status, const char *extra,
+                       const char *ctype, const char *body, size_t len);
+
 /* Answers the current request with an error status and a one-line text
  * body, then closes the connection (lingering close). */
 void srv_error(srv_conn *c, int status);
@@ -145,6 +186,18 @@ void srv_error(srv_conn *c, int status);
  * srv_broadcast). Returns NULL when out of memory: the server has
  * then answered 503. The stream belongs to the server: never free it. */
 sse_stream *srv_subscribe(srv_conn *c);
+
+/* Options of srv_subscribe_ex (all may be zero). */
+typedef struct srv_sub_opts {
+  const char *extra; /* more response head lines ("Name: value\r\n"...) */
+  uint64_t retry_ms; /* "retry:" at the start; 0: the server's retry_ms */
+  const uint64_t *keys; /* the topic keys it receives (see srv_broadcast_keys) */
+  size_t nkeys;         /* at most SRV_MAX_KEYS */
+} srv_sub_opts;
+
+/* srv_subscribe with options; NULL o is srv_subscribe. NULL also when nkeys
+ * is over SRV_MAX_KEYS (500 answered). */
+sse_stream *srv_subscribe_ex(srv_conn *c, const srv_sub_opts *o);
 
 /* Closes a subscriber's connection (e.g. after a failed send); on_close is
  * called. The stream must not be used afterwards. */
@@ -167,15 +220,32 @@ void srv_drop(srv_conn *c);
  */
 int srv_broadcast(srv *s, sse_frame *frame);
 
+/* srv_broadcast to the subscribers that have at least one of keys[0..n)
+ * (n at most SRV_MAX_KEYS; with n 0 it is srv_broadcast: everyone). Keys
+ * are the application's (sse-hub: a keyed hash of each topic name). Returns
+ * 0, or -1 when frame is NULL or n too large. */
+int srv_broadcast_keys(srv *s, sse_frame *frame, const uint64_t *keys,
+                       size_t n);
+
 /* The number of subscribers. */
 size_t srv_subscribers(const srv *s);
 
-/* Counters since start: subscribers cut for overflowing max_pending,
- * broadcast frames delivered to (queued on) subscribers, and writev calls
- * made for streams. */
+/* Counters since start: subscribers cut (all reasons), broadcast frames
+ * delivered to (queued on) subscribers, and writev calls made for streams. */
 uint64_t srv_cut_count(const srv *s);
 uint64_t srv_delivery_count(const srv *s);
 uint64_t srv_write_count(const srv *s);
+
+/* Why subscribers were cut. */
+enum { SRV_CUT_OVERFLOW, SRV_CUT_STALL, SRV_CUT_ERROR, SRV_CUT_COUNT };
+typedef struct srv_counters {
+  uint64_t cut[SRV_CUT_COUNT]; /* overflow: max_pending; stall: stall_ms;
+                                  error: a transport error or reset */
+  uint64_t bytes_written;      /* to every socket */
+  uint64_t status[600];        /* responses sent, by status (100-599) */
+} srv_counters;
+/* The counters (valid until srv_free). */
+const srv_counters *srv_get_counters(const srv *s);
 
 /*
  * Finds the query parameter name (compared exactly, undecoded) in query
@@ -186,6 +256,12 @@ uint64_t srv_write_count(const srv *s);
  */
 long srv_query_param(const char *query, size_t query_len, const char *name,
                      char *buf, size_t cap);
+
+/* As srv_query_param, for a repeated parameter: searches from *from (start
+ * at 0) and moves *from past the occurrence found (to query_len when there
+ * is none: -1). */
+long srv_query_next(const char *query, size_t query_len, const char *name,
+                    size_t *from, char *buf, size_t cap);
 
 /* The Last-Event-ID of a subscribe request: the field when present, else
  * the lastEventId query parameter (EventSource polyfills that cannot set
