@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Same-run comparison of this tree's sse-bench with another commit's: the
-# decoder on the five corpora, the encoder, and broadcast to 100 .. 100,000
-# idle streams. Both builds run in turns, ROUNDS times, and the table shows
+# decoder on the five corpora (whole buffers), the encoder, and broadcast to
+# 100 .. 100,000 idle streams. Both builds run in turns, ROUNDS times of REPS
+# repetitions each, and the table shows
 # the best of all rounds for each side (this VM's memory bandwidth swings:
 # best-of-N of both sides, measured side by side, is what compares).
 #
 #   tests/bench/compare.sh REV        e.g. tests/bench/compare.sh HEAD~1
 #
-# Environment: ROUNDS (default 5), SIZE_MIB (corpus size, default 32),
+# Environment: ROUNDS (default 5), REPS (default 3), KEEP=1 (keep the raw
+# results), SIZE_MIB (corpus size, default 32),
 # CORPUS_DIR (default /tmp/sse-corpus-$SIZE_MIB, generated with the shared
 # folder's gen_corpus.py when missing), SSE_SHARED_BENCH (the shared bench
 # folder, default ../shared/bench next to the repository).
@@ -15,12 +17,13 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 REV=${1:?usage: tests/bench/compare.sh REV}
 ROUNDS=${ROUNDS:-5}
+REPS=${REPS:-3}
 SIZE_MIB=${SIZE_MIB:-32}
 CORPUS_DIR=${CORPUS_DIR:-/tmp/sse-corpus-$SIZE_MIB}
 SHARED=${SSE_SHARED_BENCH:-$REPO/../shared/bench}
 CORPORA="tokens json large multiline crlf"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sse-compare.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+[ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
 log() { echo "[compare] $*" >&2; }
 
 if [ ! -f "$CORPUS_DIR/manifest.json" ]; then
@@ -34,6 +37,7 @@ build() { # build SRC DIR
     -DSSE_BUILD_TESTS=OFF -DSSE_BUILD_EXAMPLES=OFF >/dev/null
   cmake --build "$2" -j2 --target sse-bench >/dev/null
 }
+[ "${KEEP:-0}" = 1 ] && log "keeping $WORK"
 log "building $REV and this tree"
 mkdir "$WORK/base-src"
 git -C "$REPO" archive "$REV" | tar -x -C "$WORK/base-src"
@@ -42,9 +46,9 @@ build "$REPO" "$WORK/new"
 
 run() { # run SIDE: one round of every benchmark, RESULT/BROADCAST lines
   local b=$WORK/$1/tests/bench/sse-bench c
-  for c in $CORPORA; do "$b" decode "$CORPUS_DIR/$c.sse" "$c" 1 1; done
-  "$b" encode "$CORPUS_DIR/encode_payloads.txt" 1
-  "$b" broadcast 1
+  for c in $CORPORA; do "$b" decode "$CORPUS_DIR/$c.sse" "$c" "$REPS"; done
+  "$b" encode "$CORPUS_DIR/encode_payloads.txt" "$REPS"
+  "$b" broadcast "$REPS"
 }
 for i in $(seq "$ROUNDS"); do
   log "round $i of $ROUNDS (load $(cut -d' ' -f1 /proc/loadavg))"
@@ -62,7 +66,7 @@ def best(path):
             k = ('decode ' if m.group(1) == 'libsse' else '') + m.group(2)
             v = int(m.group(3)) / float(m.group(4)) / 1e6  # MB/s
             out[k] = max(out.get(k, 0), v)
-        m = re.match(r'BROADCAST streams=(\d+) order=(\S+) .*ns_per_delivery=(\S+)', line)
+        m = re.match(r'BROADCAST streams=(\d+) order=(\S+) .*? ns_per_delivery=(\S+)', line)
         if m:
             k = 'broadcast %s %s' % (m.group(1), m.group(2))
             v = float(m.group(3))
