@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # sse-bench builds warning-free and its modes run: a few seconds of smoke,
-# not a measurement (tests/bench/run.sh is the comparison; see README).
+# not a measurement (tests/bench/run.sh is the comparison; see docs/performance.md).
 set -euo pipefail
 dir=build-bench
 cmake -S . -B "$dir" -DSSE_WERROR=ON -DSSE_BUILD_BENCH=ON -DSSE_BUILD_TESTS=OFF \

@@ -76,8 +76,11 @@ int sse__check_field(const char *value, size_t len, int is_id);
 
 /* --- scanning (scan.c) ------------------------------------------------------ */
 
-#if defined(__SSE2__) || defined(_M_X64) || \
-    (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
+/* SSE_NO_SIMD (CMake: SSE_SIMD=OFF) builds no SIMD code at all: only the
+ * portable scanners below, the reference every SIMD tier must agree with. */
+#if !defined(SSE_NO_SIMD) && \
+    (defined(__SSE2__) || defined(_M_X64) || \
+     (defined(_M_IX86_FP) && _M_IX86_FP >= 2))
 #  include <emmintrin.h>
 #  define SSE__HAVE_SSE2 1
 #endif

@@ -6,6 +6,7 @@
  *    step, compares OR-ed together so one movemask tests a whole step;
  *  - AVX2 on x86-64 with GCC or Clang, chosen at run time from the CPU's
  *    feature bits, for scans long enough to repay the check.
+ * SSE_NO_SIMD (internal.h) leaves only the portable tier.
  */
 #include <stdint.h>
 

@@ -14,6 +14,8 @@ typedef struct hrec {
   int paused;      /* a callback of the current feed returned SSE_PAUSE */
   int dead;        /* an error was returned: no callback may follow */
   int quiet;       /* record nothing, never pause */
+  int nomems;      /* SSE_E_NOMEM returns so far */
+  int gave_up;     /* retries exhausted: the run ends with SSE_E_NOMEM */
 } hrec;
 
 void harness_log_str(test_log *l, const char *s, size_t n) {
@@ -204,10 +206,12 @@ static int h_discard(void *u, int reason) {
   return cb_leave(h);
 }
 
-/* Feeds in[0..n) along the cuts, resuming after pauses. */
+/* Feeds in[0..n) along the cuts, resuming after pauses and, when asked,
+ * after SSE_E_NOMEM (feeding what was not consumed again). */
 static int feed_all(hrec *h, const char *in, size_t n) {
   const harness_run *r = h->r;
   size_t start = 0, i, budget = 4 * n + 64;
+  int max_retries = r->max_retries ? r->max_retries : 3, stuck = 0;
   int rc = SSE_OK;
   for (i = 0; i <= r->ncuts && rc == SSE_OK; i++) {
     size_t stop = i < r->ncuts ? r->cuts[i] : n;
@@ -231,6 +235,8 @@ static int feed_all(hrec *h, const char *in, size_t n) {
         violation(h, "a callback paused but feed returned SSE_OK");
       if (rc == SSE_PAUSE && !h->paused)
         violation(h, "SSE_PAUSE although no callback paused");
+      if (rc == SSE_E_NOMEM && h->paused)
+        violation(h, "a callback paused but feed returned SSE_E_NOMEM");
       start += used;
       if (rc == SSE_PAUSE) {
         rc = SSE_OK;
@@ -238,6 +244,14 @@ static int feed_all(hrec *h, const char *in, size_t n) {
           violation(h, "no progress across pauses");
           return SSE_OK;
         }
+      } else if (rc == SSE_E_NOMEM) {
+        h->nomems++;
+        stuck = used ? 0 : stuck + 1;
+        if (!r->retry_on_nomem || stuck >= max_retries) {
+          h->gave_up = 1;
+          return rc;
+        }
+        rc = SSE_OK; /* the rest again, as if memory were back */
       }
     } while (rc == SSE_OK && start < stop);
     h->paused = 0;
@@ -245,26 +259,51 @@ static int feed_all(hrec *h, const char *in, size_t n) {
   return rc;
 }
 
-static void set_last_id(hrec *h, int *rc) {
+/* Sets the initial last event ID; SSE_E_NOMEM must leave the previous id
+ * and is retried like a feed. */
+static int set_last_id(hrec *h) {
   const harness_run *r = h->r;
-  int s;
+  int max_retries = r->max_retries ? r->max_retries : 3, tries = 0, s;
   if (!r->last_id)
-    return;
-  s = sse_decoder_set_last_event_id(h->d, r->last_id, r->last_id_len);
-  if (s == SSE_E_NOMEM)
-    *rc = s;
-  else if (s != SSE_OK && !h->quiet)
+    return SSE_OK;
+  for (;;) {
+    size_t before_len, after_len;
+    const char *before = sse_decoder_get_last_event_id(h->d, &before_len);
+    char keep[64];
+    if (before_len > sizeof keep)
+      before_len = sizeof keep;
+    memcpy(keep, before, before_len);
+    s = sse_decoder_set_last_event_id(h->d, r->last_id, r->last_id_len);
+    if (s != SSE_E_NOMEM)
+      break;
+    h->nomems++;
+    before = sse_decoder_get_last_event_id(h->d, &after_len);
+    if (after_len != before_len || memcmp(before, keep, after_len) != 0)
+      violation(h, "a failed sse_decoder_set_last_event_id changed the id");
+    if (!r->retry_on_nomem || ++tries >= max_retries) {
+      h->gave_up = 1;
+      return s;
+    }
+  }
+  if (s != SSE_OK && !h->quiet)
     test_log_printf(h->log, "setid %s\n", sse_error_name(s));
+  return SSE_OK;
 }
 
-/* After an error: it must stick, with no callback and nothing consumed. */
+/* After a limit or callback error: it must stick, with nothing consumed
+ * and no callback, except that finish reports a pending event to
+ * on_discard (once). */
 static void check_sticky(hrec *h, int rc) {
   size_t used = 7;
   h->dead = 1;
   if (sse_decoder_feed(h->d, "data: x\n\n", 9, &used) != rc || used != 0)
     violation(h, "error not sticky in feed");
+  h->dead = 0;
   if (sse_decoder_finish(h->d) != rc)
     violation(h, "error not sticky in finish");
+  h->dead = 1;
+  if (sse_decoder_finish(h->d) != rc)
+    violation(h, "error not sticky in a second finish");
   h->dead = 0;
 }
 
@@ -273,9 +312,7 @@ int harness_decode(const harness_run *r, const void *in, size_t n,
   sse_decoder_callbacks cb;
   sse_allocator mem;
   hrec h;
-  size_t log_start = log->len;
-  int replays = 0, max_replays = r->max_replays ? r->max_replays : 8;
-  int forever = r->alloc && r->alloc->fail_forever;
+  int max_retries = r->max_retries ? r->max_retries : 3, tries = 0;
   int rc;
 
   memset(&h, 0, sizeof h);
@@ -298,7 +335,8 @@ int harness_decode(const harness_run *r, const void *in, size_t n,
       break;
     if (rc != SSE_E_NOMEM || h.d)
       violation(&h, "sse_decoder_new failed oddly");
-    if (!r->replay_on_nomem || forever || replays++ >= max_replays) {
+    h.nomems++;
+    if (!r->retry_on_nomem || ++tries >= max_retries) {
       test_log_printf(log, "result %s\n", sse_error_name(rc));
       goto out;
     }
@@ -307,38 +345,17 @@ int harness_decode(const harness_run *r, const void *in, size_t n,
       sse_decoder_set_options(h.d, r->options) != SSE_OK)
     violation(&h, "settings refused");
 
-  for (;;) {
+  rc = set_last_id(&h);
+  if (rc == SSE_OK)
+    rc = feed_all(&h, in, n);
+  if (rc == SSE_OK && !r->no_finish)
+    rc = sse_decoder_finish(h.d);
+  if (rc == SSE_PAUSE)
     rc = SSE_OK;
-    set_last_id(&h, &rc); /* its SSE_E_NOMEM is not sticky */
-    if (rc == SSE_OK) {
-      rc = feed_all(&h, in, n);
-      if (rc == SSE_OK && !r->no_finish)
-        rc = sse_decoder_finish(h.d);
-      if (rc == SSE_OK || rc == SSE_PAUSE)
-        break;
-      check_sticky(&h, rc);
-    }
-    if (rc != SSE_E_NOMEM || !r->replay_on_nomem || replays++ >= max_replays)
-      break;
-    if (sse_decoder_reset(h.d) != SSE_OK)
-      violation(&h, "reset failed");
-    h.data.len = 0; /* pieces of the event the error cut short */
-    if (forever) {
-      /* Still failing: the decoder must stay usable and report only
-       * documented codes. */
-      int again;
-      h.quiet = 1;
-      again = feed_all(&h, in, n);
-      if (again != SSE_OK && again != SSE_E_NOMEM &&
-          again != SSE_E_LINE_TOO_LONG && again != SSE_E_EVENT_TOO_LARGE)
-        violation(&h, "unexpected code after reset under allocation failure");
-      h.quiet = 0;
-      break;
-    }
-    if (sse_decoder_set_last_event_id(h.d, "", 0) != SSE_OK)
-      violation(&h, "clearing the last event ID failed");
-    log->len = log_start; /* the replay must give the whole record again */
-  }
+  if (rc == SSE_E_NOMEM && !h.gave_up)
+    violation(&h, "SSE_E_NOMEM from a call that cannot allocate");
+  if (rc != SSE_OK && rc != SSE_E_NOMEM)
+    check_sticky(&h, rc);
   {
     size_t idn;
     const char *id = sse_decoder_get_last_event_id(h.d, &idn);
@@ -350,8 +367,8 @@ int harness_decode(const harness_run *r, const void *in, size_t n,
 out:
   if (r->alloc && (r->alloc->live || r->alloc->live_bytes))
     violation(&h, "leak: allocations live after sse_decoder_free");
-  if (r->replayed)
-    *r->replayed = replays;
+  if (r->nomems)
+    *r->nomems = h.nomems;
   if (h.viol.len)
     test_log_add(log, h.viol.p, h.viol.len);
   if (!log->p)

@@ -3,14 +3,16 @@
  * allocator, and checks of the API contract on every call. Everything is
  * recorded as text, one line per report, so two runs are compared byte for
  * byte (strings escaped: \n \r \\ \| and \xHH for other non-printing
- * bytes):
+ * bytes; codes by sse_error_name, e.g. SSE_E_LINE_TOO_LONG):
  *
  *   event TYPE|DATA|ID     retry N     comment TEXT     discard CODE
  *   last ID                (the final sse_decoder_get_last_event_id)
- *   result CODE            (the first non-OK, non-pause return, or 0)
+ *   result CODE            (the first non-OK, non-pause return, or SSE_OK; an
+ *                           SSE_E_NOMEM that was retried is not one)
  *
- * A broken contract (a wrong `consumed`, a non-sticky error, a callback
- * after an error, a re-entrant call that was not refused...) is recorded as
+ * A broken contract (a wrong `consumed`, a non-sticky limit or callback
+ * error, a callback after one other than on_discard in finish, a
+ * re-entrant call that was not refused...) is recorded as
  * a line starting with "!violation", so it makes every comparison fail and
  * shows up in the diff; r->violations counts them. Linked into the cmocka
  * tests and the fuzzers alike (it needs no cmocka). */
@@ -34,13 +36,15 @@ typedef struct harness_run {
   const char *last_id;  /* set with sse_decoder_set_last_event_id first */
   size_t last_id_len;
   test_alloc *alloc;    /* allocator to use; NULL = libc */
-  /* On SSE_E_NOMEM: check the error is sticky, then reset the decoder,
-   * restore last_id, clear the log and replay the whole input (the way a
-   * client would retry). At most max_replays times. */
-  int replay_on_nomem;
-  int max_replays;      /* 0 = 8 */
+  /* SSE_E_NOMEM is recoverable: when set, a feed (or sse_decoder_new, or
+   * sse_decoder_set_last_event_id) that returns it is called again with
+   * the bytes it did not consume, as a client does once memory is back.
+   * After max_retries (0 = 3) failures in a row without progress the run
+   * gives up with SSE_E_NOMEM. When not set, SSE_E_NOMEM ends the run. */
+  int retry_on_nomem;
+  int max_retries;
   int *violations;      /* if set, incremented once per violation */
-  int *replayed;        /* if set, gets the number of replays made */
+  int *nomems;          /* if set, gets the number of SSE_E_NOMEM returns */
 } harness_run;
 
 /* Runs the decoder over in[0..n) as described by r, appending the record

@@ -536,7 +536,10 @@ static void test_set_last_event_id(void **state) {
   assert_memory_equal(seen.id, "42", 2);
   assert_int_equal(sse_decoder_set_limits(d, 3, 0), SSE_OK);
   assert_int_equal(sse_decoder_set_last_event_id(d, "1234", 4),
-                   SSE_E_LINE_TOO_LONG);
+                   SSE_E_INVALID_VALUE);
+  assert_memory_equal(sse_decoder_get_last_event_id(d, &len), "42", 2);
+  assert_int_equal(len, 2); /* a refused id changes nothing */
+  assert_int_equal(sse_decoder_set_last_event_id(d, "123", 3), SSE_OK);
   sse_decoder_free(d);
 }
 

@@ -70,10 +70,10 @@ static void max_event_is_exact(void **state) {
     expect_all_splits(&r, "data\ndata\ndata\ndata\ndata\n\n",
                       "event message|\\n\\n\\n\\n|\nlast \nresult SSE_OK\n");
     r.max_event = 4;
-    expect_all_splits(&r, "data: abcd\n\n", "last \nresult SSE_E_EVENT_TOO_LARGE\n");
-    expect_all_splits(&r, "data: a\ndata: bc\n\n", "last \nresult SSE_E_EVENT_TOO_LARGE\n");
+    expect_all_splits(&r, "data: abcd\n\n", "discard SSE_E_TRUNCATED\nlast \nresult SSE_E_EVENT_TOO_LARGE\n");
+    expect_all_splits(&r, "data: a\ndata: bc\n\n", "discard SSE_E_TRUNCATED\nlast \nresult SSE_E_EVENT_TOO_LARGE\n");
     expect_all_splits(&r, "data\ndata\ndata\ndata\ndata\n\n",
-                      "last \nresult SSE_E_EVENT_TOO_LARGE\n");
+                      "discard SSE_E_TRUNCATED\nlast \nresult SSE_E_EVENT_TOO_LARGE\n");
   }
 }
 
@@ -89,18 +89,18 @@ static void limit_code_does_not_depend_on_chunking(void **state) {
   memset(&r, 0, sizeof r);
   r.max_line = 11;
   r.max_event = 1;
-  expect_all_splits(&r, line, "last \nresult SSE_E_LINE_TOO_LONG\n");
+  expect_all_splits(&r, line, "discard SSE_E_TRUNCATED\nlast \nresult SSE_E_LINE_TOO_LONG\n");
   r.options = SSE_DECODER_SKIP_OVERSIZE;
   expect_all_splits(&r, line, "discard SSE_E_LINE_TOO_LONG\nlast \nresult SSE_OK\n");
   r.pieces = 1;
   expect_all_splits(&r, line, "discard SSE_E_EVENT_TOO_LARGE\nlast \nresult SSE_OK\n");
   r.options = 0;
-  expect_all_splits(&r, line, "last \nresult SSE_E_EVENT_TOO_LARGE\n");
+  expect_all_splits(&r, line, "discard SSE_E_TRUNCATED\nlast \nresult SSE_E_EVENT_TOO_LARGE\n");
   r.pieces = 0;
   r.max_line = 100;
   r.max_event = 20;
   expect_all_splits(&r, "data: 0123456789\ndata: 012345678\n\n",
-                    "last \nresult SSE_E_EVENT_TOO_LARGE\n");
+                    "discard SSE_E_TRUNCATED\nlast \nresult SSE_E_EVENT_TOO_LARGE\n");
   r.max_event = 21;
   expect_all_splits(&r, "data: 0123456789\ndata: 012345678\n\n",
                     "event message|0123456789\\n012345678|\nlast \n"
@@ -202,7 +202,7 @@ static void api_arguments(void **state) {
                    SSE_E_INVALID_FIELD);
   assert_int_equal(sse_decoder_set_limits(d, 2, 0), SSE_OK);
   assert_int_equal(sse_decoder_set_last_event_id(d, "abc", 3),
-                   SSE_E_LINE_TOO_LONG);
+                   SSE_E_INVALID_VALUE);
   assert_int_equal(sse_decoder_set_last_event_id(d, "ab", 2), SSE_OK);
   assert_int_equal(sse_decoder_set_last_event_id(d, NULL, 0), SSE_OK);
   assert_string_equal(sse_decoder_get_last_event_id(d, NULL), "");
@@ -230,6 +230,8 @@ static void api_states(void **state) {
   assert_int_equal(sse_decoder_set_limits(d, 4, 0), SSE_OK);
   assert_int_equal(feed_str(d, "data: toolong\n"), SSE_E_LINE_TOO_LONG);
   assert_int_equal(sse_decoder_reset(d), SSE_OK);
+  assert_int_equal(c.discards, 2); /* the data line that failed */
+  assert_int_equal(c.last_discard, SSE_E_TRUNCATED);
   assert_int_equal(feed_str(d, "data\n\n"), SSE_OK);
   assert_int_equal(c.events, 3);
   /* Reset with a pending event reports it, and ignores the callback's
@@ -238,7 +240,7 @@ static void api_states(void **state) {
   assert_int_equal(feed_str(d, "data\n"), SSE_OK);
   assert_int_equal(sse_decoder_reset(d), SSE_OK);
   assert_int_equal(c.last_discard, SSE_E_TRUNCATED);
-  assert_int_equal(c.discards, 2);
+  assert_int_equal(c.discards, 3);
   /* finish with an aborting on_discard: SSE_E_CALLBACK, sticky. */
   assert_int_equal(feed_str(d, "data\n"), SSE_OK);
   assert_int_equal(sse_decoder_finish(d), SSE_E_CALLBACK);
@@ -316,7 +318,7 @@ static void partial_line_limits(void **state) {
   (void)state;
   memset(&r, 0, sizeof r);
   r.max_line = 3;
-  expect_all_splits(&r, "data: x\n\n", "last \nresult SSE_E_LINE_TOO_LONG\n");
+  expect_all_splits(&r, "data: x\n\n", "discard SSE_E_TRUNCATED\nlast \nresult SSE_E_LINE_TOO_LONG\n");
   expect_all_splits(&r, "abcdefgh\n", "last \nresult SSE_E_LINE_TOO_LONG\n");
   r.max_line = 7;
   expect_all_splits(&r, ": abcdefgh\n", "last \nresult SSE_E_LINE_TOO_LONG\n");

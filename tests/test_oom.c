@@ -4,21 +4,18 @@
  * failing allocation k = 1, 2, ... until a run makes fewer than k
  * allocations, in two modes:
  *  - fail once (only allocation k): the call that met it returns
- *    SSE_E_NOMEM, the error is sticky (feed and finish repeat it, nothing
- *    is consumed, no callback runs), and after sse_decoder_reset the
- *    replayed stream gives exactly the record of the run without failure;
- *  - fail forever (k and every later one): the record is that of the run
- *    without failure up to the failure, then SSE_E_NOMEM; after a reset the
- *    decoder answers with documented codes only.
+ *    SSE_E_NOMEM exactly once, which is recoverable: the driver feeds the
+ *    bytes not consumed again (tests/harness.c), and the record must be
+ *    exactly that of the run without failure (no event lost, doubled or
+ *    changed: *consumed was exact and the decoder as if fed only those);
+ *  - fail forever (k and every later one): the run ends in SSE_E_NOMEM
+ *    and nothing else, and the record before it is a prefix of the run
+ *    without failure.
  * Always: no contract violation (tests/harness.c) and nothing live after
  * sse_decoder_free (blocks and bytes).
  *
  * The encoder allocates nothing (it writes into caller memory); its output
  * is decoded under allocation failure in the round-trip scenarios.
- *
- * To cover another object (the stream, when it lands): add a driver like
- * harness_decode for it and a row per scenario; run_scenario's loop and
- * checks do not depend on the decoder.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -58,8 +55,11 @@ static void run_scenario(const char *what, const harness_run *base,
   test_alloc clean;
   test_log want = {0};
   harness_run r = *base;
-  int violations = 0, replayed = 0;
+  int violations = 0, nomems = 0;
+  char nomem_result[32];
   size_t k;
+  snprintf(nomem_result, sizeof nomem_result, "result %s\n",
+           sse_error_name(SSE_E_NOMEM));
   memset(&clean, 0, sizeof clean);
   r.alloc = &clean;
   r.violations = &violations;
@@ -79,10 +79,10 @@ static void run_scenario(const char *what, const harness_run *base,
       r = *base;
       r.alloc = &a;
       r.violations = &violations;
-      r.replay_on_nomem = 1;
-      r.replayed = &replayed;
+      r.retry_on_nomem = 1;
+      r.nomems = &nomems;
       violations = 0;
-      replayed = 0;
+      nomems = 0;
       harness_decode(&r, in, n, &got);
       n_runs++;
       if (violations)
@@ -94,20 +94,20 @@ static void run_scenario(const char *what, const harness_run *base,
         fail_msg("%s: allocation %zu was never reached", what, k);
       if (!forever) {
         calls_once = a.calls;
-        /* SSE_E_NOMEM was returned (and replayed after) exactly once. */
-        if (replayed != (k <= clean.calls))
+        /* SSE_E_NOMEM was returned exactly once, then retried. */
+        if (nomems != (k <= clean.calls))
           fail_msg("%s: failing allocation %zu once gave %d SSE_E_NOMEM",
-                   what, k, replayed);
+                   what, k, nomems);
         if (strcmp(got.p, want.p) != 0)
-          fail_msg("%s: failing allocation %zu once, then reset and "
-                   "replay:\n%s\nwant:\n%s",
+          fail_msg("%s: failing allocation %zu once, then feeding the rest "
+                   "again:\n%s\nwant:\n%s",
                    what, k, got.p, want.p);
       } else if (k <= clean.calls) {
         size_t cut = first_tail(&got);
-        if (strncmp(got.p + cut, "result SSE_E_NOMEM\n", 19) != 0 &&
-            !strstr(got.p + cut, "\nresult SSE_E_NOMEM\n"))
-          fail_msg("%s: failing from allocation %zu on did not give "
-                   "SSE_E_NOMEM:\n%s",
+        const char *res = strstr(got.p + cut, "result ");
+        if (!res || strcmp(res, nomem_result) != 0)
+          fail_msg("%s: failing from allocation %zu on did not end in "
+                   "SSE_E_NOMEM alone:\n%s",
                    what, k, got.p);
         if (cut > want.len || memcmp(got.p, want.p, cut) != 0)
           fail_msg("%s: failing from allocation %zu on, the record before "
@@ -258,11 +258,16 @@ static void oom_encoder_roundtrip(void **state) {
   sweep(&s, 1);
 }
 
-/* sse_decoder_new and sse_decoder_set_last_event_id on their own. */
+/* sse_decoder_new and sse_decoder_set_last_event_id on their own: a failed
+ * set keeps the previous id. */
 static void oom_new_and_set_id(void **state) {
+  static const char longer[] = "a-much-longer-id-that-needs-the-buffer-to-"
+                               "grow-past-its-first-sixty-four-bytes-0123456789";
   test_alloc a;
   sse_allocator mem;
   sse_decoder *d = NULL;
+  const char *id;
+  size_t n;
   (void)state;
   memset(&a, 0, sizeof a);
   a.fail_at = 1;
@@ -273,12 +278,32 @@ static void oom_new_and_set_id(void **state) {
   a.fail_at = 3; /* call 2 creates, call 3 (the id) fails */
   assert_int_equal(sse_decoder_new(&d, NULL, NULL, &mem), SSE_OK);
   assert_int_equal(sse_decoder_set_last_event_id(d, "abc", 3), SSE_E_NOMEM);
-  {
-    size_t n;
-    sse_decoder_get_last_event_id(d, &n);
-    assert_int_equal(n, 0); /* unchanged on failure */
-  }
+  sse_decoder_get_last_event_id(d, &n);
+  assert_int_equal(n, 0); /* unchanged on failure */
   assert_int_equal(sse_decoder_set_last_event_id(d, "abc", 3), SSE_OK);
+  /* Growing the buffer fails: "abc" stays. */
+  a.fail_at = a.calls + 1;
+  assert_int_equal(
+      sse_decoder_set_last_event_id(d, longer, sizeof longer - 1),
+      SSE_E_NOMEM);
+  id = sse_decoder_get_last_event_id(d, &n);
+  assert_int_equal(n, 3);
+  assert_memory_equal(id, "abc", 3);
+  /* An id committed by the stream stays too. */
+  assert_int_equal(sse_decoder_feed(d, "id: 42\n\n", 8, NULL), SSE_OK);
+  a.fail_at = a.calls + 1;
+  assert_int_equal(
+      sse_decoder_set_last_event_id(d, longer, sizeof longer - 1),
+      SSE_E_NOMEM);
+  id = sse_decoder_get_last_event_id(d, &n);
+  assert_int_equal(n, 2);
+  assert_memory_equal(id, "42", 2);
+  a.fail_at = 0;
+  assert_int_equal(
+      sse_decoder_set_last_event_id(d, longer, sizeof longer - 1), SSE_OK);
+  id = sse_decoder_get_last_event_id(d, &n);
+  assert_int_equal(n, sizeof longer - 1);
+  assert_memory_equal(id, longer, n);
   sse_decoder_free(d);
   assert_int_equal(a.live, 0);
   assert_int_equal(a.live_bytes, 0);

@@ -126,7 +126,6 @@ struct srv {
   uint64_t walk_start;   /* seq when the current walk began */
   size_t walk;           /* the next subscriber the walk visits */
   int walking;
-  int corked; /* sending several frames: writes wait for the flush */
   int stop, stopping;
   uint64_t now, timer, sweep_ms, sweep_at, accept_at, stop_at;
   uint64_t deliveries, writes;
@@ -247,7 +246,7 @@ static int conn_writev(void *user, const sse_iovec *iov, size_t n,
   struct iovec v[SSE_STREAM_MAX_IOV + 1];
   size_t k = 0, i, pre = c->out_len - c->out_off;
   ssize_t r;
-  if ((c->flags & F_CORKED) || c->srv->corked)
+  if (c->flags & F_CORKED)
     return SSE_E_AGAIN;
   if (pre) {
     v[k].iov_base = (void *)(c->out + c->out_off);
@@ -269,7 +268,7 @@ static int conn_writev(void *user, const sse_iovec *iov, size_t n,
   if (pre) {
     if ((size_t)r < pre) {
       c->out_off += (uint32_t)r;
-      return SSE_OK; /* nothing of the stream's: *written stays 0 */
+      return SSE_E_AGAIN; /* nothing of the stream's was taken */
     }
     r -= (ssize_t)pre;
     out_clear(c);
@@ -548,10 +547,6 @@ fail:
   return NULL;
 }
 
-/* Gives c the frames after its position: up to SEND_MAX at a time, corked,
- * so they leave in one writev. A stream with bytes already pending is known
- * full: its frames only queue, for its next output edge. Returns 0, or -1
- * when c was cut (overflow) or failed, and closed. */
 /* Whether subscriber c takes the frame in slot sl: a frame without keys
  * goes to everyone, else to those sharing a key with it. */
 static int wants(const srv_conn *c, const slot *sl) {
@@ -565,11 +560,15 @@ static int wants(const srv_conn *c, const slot *sl) {
   return 0;
 }
 
+/* Gives c the frames after its position: up to SEND_MAX at a time in one
+ * sse_stream_send_frames, so that an idle stream writes them in one writev
+ * and a stream with bytes pending (known full) only queues them. Returns 0,
+ * or -1 when c was cut (overflow) or failed, and closed. */
 static int catch_up(srv *s, srv_conn *c) {
   while (c->pos < s->seq) {
     sse_frame *batch[SEND_MAX];
     uint64_t p = c->pos;
-    size_t n = 0, k;
+    size_t n = 0;
     int idle = sse_stream_get_pending(c->stream) == 0, rc = SSE_OK;
     while (p < s->seq && n < SEND_MAX) {
       const slot *sl = &s->ring[++p % RING];
@@ -578,13 +577,7 @@ static int catch_up(srv *s, srv_conn *c) {
     }
     if (idle && n)
       c->progress = s->now; /* bytes may become pending: the clock starts */
-    s->corked = idle && n > 1;
-    for (k = 0; k < n && rc == SSE_OK; k++)
-      rc = sse_stream_send_frame(c->stream, batch[k]);
-    s->corked = 0;
-    if (rc == SSE_OK && idle && n > 1 &&
-        sse_stream_flush(c->stream) == SSE_E_WRITE)
-      rc = SSE_E_WRITE;
+    rc = sse_stream_send_frames(c->stream, batch, n);
     if (rc != SSE_OK) {
       s->counters.cut[rc == SSE_E_OVERFLOW ? SRV_CUT_OVERFLOW
                                            : SRV_CUT_ERROR]++;

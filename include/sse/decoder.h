@@ -43,30 +43,38 @@
 extern "C" {
 #endif
 
-/* A dispatched event, as the on_event callback receives it. The strings are
- * not NUL-terminated; they stay valid only during the callback. New fields
- * may be appended in later versions (the library allocates this struct). */
+/* A dispatched event: the decoded view, as on_event receives it, and
+ * nothing else (what a server sends is an sse_message, encoder.h). The
+ * library fills it; callers never allocate one for the library, so fields
+ * may be appended at its end in later versions. The strings are not
+ * NUL-terminated and stay valid only during the callback. */
 typedef struct sse_event {
-  const char *type; /* the event type; "message" when the stream gave none
-                       or an empty one */
+  const char *type; /* the event type, never NULL: "message" when the
+                       stream gave none or an empty one */
   size_t type_len;
-  const char *data; /* the data, lines joined with LF; NULL when the data
-                       was delivered in pieces through on_data */
+  const char *data; /* the data, lines joined with LF ("" when empty); NULL
+                       only when it was delivered through on_data */
   size_t data_len;  /* the data's length, in either mode */
-  const char *id;   /* the last event ID at dispatch; "" when none */
+  const char *id;   /* the last event ID at dispatch, never NULL: "" when
+                       none */
   size_t id_len;
 } sse_event;
 
 /*
- * The callbacks. Each receives the user pointer given to sse_decoder_new().
- * Any may be NULL: that kind of report is then not made (a NULL on_data keeps
- * the default, assembled delivery of data in on_event).
+ * The callbacks. The caller fills this struct and sse_decoder_new() copies
+ * it; it never gains fields (an older caller's struct would be shorter):
+ * new kinds of report come as new functions. Each callback receives the
+ * user pointer given to sse_decoder_new(). Any may be NULL: that kind of
+ * report is then not made (a NULL on_data keeps the default, assembled
+ * delivery of data in on_event).
  *
  * Each returns SSE_OK to go on, SSE_PAUSE to make sse_decoder_feed() return
  * SSE_PAUSE at once (call feed again with the unconsumed bytes to resume), or
  * any other value to abort: feed then returns SSE_E_CALLBACK, which is sticky
- * until sse_decoder_reset(). A callback must not call feed, finish or reset
- * on its own decoder (they return SSE_E_BUSY) and must not free it.
+ * until sse_decoder_reset(). A callback must not call feed, finish, reset or
+ * set_last_event_id on its own decoder (they return SSE_E_BUSY) and must not
+ * free it; it may call sse_decoder_set_limits (from the next line) and
+ * sse_decoder_get_last_event_id.
  */
 typedef struct sse_decoder_callbacks {
   /* An event was dispatched (a blank line ended a block with data). */
@@ -83,12 +91,17 @@ typedef struct sse_decoder_callbacks {
    * its own), and on_event then ends the event with data == NULL and
    * data_len the total. The type and id are known only at on_event. Pieces
    * since the last on_event belong to a pending event, which may still be
-   * discarded (on_discard says so). */
+   * discarded: on_discard says so, also when the stream stops in an error
+   * and is then finished or reset, so drop the pieces held there. */
   int (*on_data)(void *user, const char *piece, size_t len);
   /* A pending event was dropped: reason is SSE_E_LINE_TOO_LONG or
    * SSE_E_EVENT_TOO_LARGE under SSE_DECODER_SKIP_OVERSIZE, or
-   * SSE_E_TRUNCATED when the stream ended (finish or reset) inside an event
-   * that had data. */
+   * SSE_E_TRUNCATED when finish or reset ends the stream inside an event,
+   * whatever error stopped it before. An event is pending, in every
+   * chunking alike, once its block had a data line: a complete one, one
+   * whose limit error stopped the decoder, or an unfinished last line that
+   * already began with "data:" (pieces of it may have gone to on_data).
+   * Each pending event is reported once. */
   int (*on_discard)(void *user, int reason);
 } sse_decoder_callbacks;
 
@@ -119,8 +132,8 @@ typedef struct sse_decoder sse_decoder;
 /*
  * Creates a decoder. callbacks (may be NULL: no callbacks) and allocator
  * (NULL: libc) are copied; user is passed to every callback.
- * Returns SSE_OK and sets *out, SSE_E_INVALID_ARGUMENT when out is NULL, or
- * SSE_E_NOMEM.
+ * Returns SSE_OK and sets *out; SSE_E_INVALID_ARGUMENT when out is NULL;
+ * SSE_E_NOMEM (*out is NULL).
  */
 SSE_API int sse_decoder_new(sse_decoder **out,
                             const sse_decoder_callbacks *callbacks, void *user,
@@ -147,14 +160,21 @@ SSE_API void sse_decoder_free(sse_decoder *decoder);
  * to on_data meets it as it arrives.
  * Exceeding a limit gives SSE_E_LINE_TOO_LONG or SSE_E_EVENT_TOO_LARGE, or a
  * discarded event under SSE_DECODER_SKIP_OVERSIZE.
- * Takes effect from the next line. Returns SSE_OK or SSE_E_INVALID_ARGUMENT.
+ * Takes effect from the next line: a line the decoder has begun (some of
+ * its bytes were fed, its end was not) keeps the limits it started with, to
+ * its end; so does the line whose callback calls this. Limits set between
+ * two lines (or after a CR that ended one) apply to the next. The outcome
+ * depends only on where in the stream the call falls, not on the chunking.
+ * finish and reset put the latest limits in force at once. May be called
+ * from a callback. Returns SSE_OK, or SSE_E_INVALID_ARGUMENT when decoder
+ * is NULL.
  */
 SSE_API int sse_decoder_set_limits(sse_decoder *decoder, size_t max_line,
                                    size_t max_event);
 
 /* Sets the option flags (an OR of enum sse_decoder_option); replaces the
- * previous set. Returns SSE_OK, or SSE_E_INVALID_ARGUMENT for a NULL decoder
- * or an unknown flag. */
+ * previous set. Best called before the first feed. Returns SSE_OK, or
+ * SSE_E_INVALID_ARGUMENT for a NULL decoder or an unknown flag. */
 SSE_API int sse_decoder_set_options(sse_decoder *decoder, unsigned options);
 
 /*
@@ -164,14 +184,19 @@ SSE_API int sse_decoder_set_options(sse_decoder *decoder, unsigned options);
  *  - SSE_OK: all len bytes were consumed.
  *  - SSE_PAUSE: a callback paused; feed the remaining len - *consumed bytes
  *    (the same memory or a copy) to resume.
+ *  - SSE_E_NOMEM: an allocation failed. Recoverable, not sticky: the
+ *    decoder is exactly as if fed only the first *consumed bytes (callbacks
+ *    for them have run, none for the rest). Feed the remaining bytes again
+ *    (the same memory or a copy) once memory is available: the callbacks
+ *    then go on as in a run without the failure.
  *  - SSE_E_LINE_TOO_LONG, SSE_E_EVENT_TOO_LARGE: a limit was exceeded.
  *  - SSE_E_CALLBACK: a callback aborted.
- *  - SSE_E_NOMEM: an allocation failed.
  *  - SSE_E_STATE: after sse_decoder_finish(), until sse_decoder_reset().
  *  - SSE_E_BUSY: called from the decoder's own callback.
  *  - SSE_E_INVALID_ARGUMENT: decoder is NULL, or data is NULL with len > 0.
- * The limit, callback and allocation errors are sticky: every later feed
- * and finish returns the same code until sse_decoder_reset().
+ * The limit and callback errors are sticky (the stream is finished): every
+ * later feed and finish returns the same code, consuming nothing, until
+ * sse_decoder_reset(); *consumed is then not meaningful.
  * The decoder keeps no pointer to data after the call returns.
  */
 SSE_API int sse_decoder_feed(sse_decoder *decoder, const void *data,
@@ -179,11 +204,15 @@ SSE_API int sse_decoder_feed(sse_decoder *decoder, const void *data,
 
 /*
  * Signals the end of the stream. A partial last line is dropped (a CR that
- * was the very last byte has already ended its line), and an event not ended
- * by a blank line is discarded (reported to on_discard as SSE_E_TRUNCATED
- * when it had data). Afterwards feed returns SSE_E_STATE until reset.
- * Returns SSE_OK, a sticky error, SSE_E_CALLBACK if on_discard aborted,
- * SSE_E_BUSY or SSE_E_INVALID_ARGUMENT.
+ * was the very last byte has already ended its line), and a pending event
+ * (see on_discard) is discarded and reported to on_discard as
+ * SSE_E_TRUNCATED, also after a sticky error. Afterwards feed returns
+ * SSE_E_STATE (or the sticky error) until reset; finishing again does
+ * nothing and returns the same as the first time.
+ * Returns SSE_OK; the sticky error (SSE_E_LINE_TOO_LONG,
+ * SSE_E_EVENT_TOO_LARGE, SSE_E_CALLBACK) if there was one; SSE_E_CALLBACK
+ * if on_discard aborted (then sticky); SSE_E_BUSY; SSE_E_INVALID_ARGUMENT
+ * when decoder is NULL. Never SSE_E_NOMEM: it allocates nothing.
  */
 SSE_API int sse_decoder_finish(sse_decoder *decoder);
 
@@ -191,29 +220,36 @@ SSE_API int sse_decoder_finish(sse_decoder *decoder);
  * Prepares for a new stream on a new connection: clears the pending event,
  * any partial line, the sticky error and the finished state, and expects a
  * byte order mark again. Keeps the last event ID (to send as Last-Event-ID
- * when reconnecting), the limits, options, callbacks and buffers. A pending
- * event with data is reported to on_discard as SSE_E_TRUNCATED (its return
- * value is ignored).
- * Returns SSE_OK, SSE_E_BUSY or SSE_E_INVALID_ARGUMENT.
+ * when reconnecting), the limits (the latest set), options, callbacks and
+ * buffers. A pending event (see on_discard) not yet reported is reported to
+ * on_discard as SSE_E_TRUNCATED, whatever error stopped the stream (its
+ * return value is ignored): an on_data client drops its pieces there.
+ * Returns SSE_OK, SSE_E_BUSY, or SSE_E_INVALID_ARGUMENT when decoder is
+ * NULL. Allocates nothing.
  */
 SSE_API int sse_decoder_reset(sse_decoder *decoder);
 
 /*
  * The last event ID string: the id committed by the most recent blank line
  * (an id in a block that was never ended is not committed). Raw bytes as
- * received, not NUL-terminated; *len (not NULL) gets the length. Valid until
- * the next call that feeds, finishes, resets, sets it or frees the decoder.
- * Never NULL for a valid decoder ("" when none).
+ * received, not NUL-terminated; *len (len may be NULL) gets the length.
+ * Valid until the next call that feeds, finishes, resets, sets it or frees
+ * the decoder. Never NULL: "" when none, or when decoder is NULL. Never
+ * fails.
  */
 SSE_API const char *sse_decoder_get_last_event_id(const sse_decoder *decoder,
-                                              size_t *len);
+                                                  size_t *len);
 
 /*
  * Sets the last event ID, e.g. restored from storage before the first
- * connection. Must not contain NUL, CR or LF (SSE_E_INVALID_FIELD), and at
- * most max_line bytes (SSE_E_LINE_TOO_LONG). Also the id events carry until
- * the stream sets another. Returns SSE_OK, those codes, SSE_E_NOMEM,
- * SSE_E_BUSY or SSE_E_INVALID_ARGUMENT.
+ * connection; also the id events carry until the stream sets another. An
+ * id line of the current, unfinished block is forgotten. id is copied;
+ * NULL with len 0 clears the id.
+ * Returns SSE_OK; SSE_E_INVALID_FIELD when id contains NUL, CR or LF;
+ * SSE_E_INVALID_VALUE when it is longer than max_line (the latest set);
+ * SSE_E_NOMEM; SSE_E_BUSY from the decoder's own callback;
+ * SSE_E_INVALID_ARGUMENT when decoder is NULL, or id is NULL with len > 0.
+ * On any error nothing changes: the previous id stays.
  */
 SSE_API int sse_decoder_set_last_event_id(sse_decoder *decoder, const char *id,
                                           size_t len);

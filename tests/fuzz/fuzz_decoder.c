@@ -36,9 +36,10 @@ static size_t limit_bound(const harness_run *r) {
 
 /* Where a record stops being comparable with an unlimited run: the first
  * discard for a limit, or the final lines when the result is a limit
- * error. (size_t)-1 when it reached no limit. */
+ * error (with the pending event that finish then reports as truncated).
+ * (size_t)-1 when it reached no limit. */
 static size_t limit_cut(const test_log *l) {
-  size_t at = 0, last = (size_t)-1;
+  size_t at = 0, last = (size_t)-1, truncated = (size_t)-1;
   while (at < l->len) {
     const char *p = l->p + at;
     const char *nl = memchr(p, '\n', l->len - at);
@@ -47,7 +48,11 @@ static size_t limit_cut(const test_log *l) {
         !strncmp(p, "discard SSE_E_EVENT_TOO_LARGE\n", 30))
       return at;
     if (!strncmp(p, "last ", 5))
-      last = at;
+      last = truncated != (size_t)-1 ? truncated : at;
+    else if (!strncmp(p, "discard SSE_E_TRUNCATED\n", 24))
+      truncated = at;
+    else
+      truncated = (size_t)-1;
     if (!strncmp(p, "result SSE_E_LINE_TOO_LONG\n", 27) ||
         !strncmp(p, "result SSE_E_EVENT_TOO_LARGE\n", 29))
       return last;
