@@ -204,18 +204,6 @@ static const char *header(const char *req, const char *name, size_t *len) {
   return NULL;
 }
 
-/* A decimal id's value, else 0. */
-static uint64_t numeric_id(const char *id, size_t len) {
-  uint64_t v = 0;
-  size_t i;
-  for (i = 0; i < len && len < 19; i++) {
-    if (id[i] < '0' || id[i] > '9')
-      return 0;
-    v = v * 10 + (uint64_t)(id[i] - '0');
-  }
-  return i == len ? v : 0;
-}
-
 static void subscribe(server *srv, client *c) {
   const char *value, *id = NULL;
   size_t value_len, id_len = 0, head_len;
@@ -248,11 +236,8 @@ static void subscribe(server *srv, client *c) {
       rc = sse_history_replay_from(
           srv->history, c->stream,
           sse_history_get_first_seq(srv->history) - 1, NULL);
-    } else if (rc == SSE_E_UNKNOWN_ID) { /* from before a restart: number */
-      uint64_t v = numeric_id(id, id_len); /* the next events after it */
-      if (v >= srv->next_id)
-        srv->next_id = v + 1;
-      rc = SSE_OK;
+    } else if (rc == SSE_E_UNKNOWN_ID) { /* e.g. from before a restart: */
+      rc = SSE_OK;                       /* live events from now */
     }
   }
   if (rc != SSE_OK) { /* e.g. the replay does not fit under the cap */
@@ -405,12 +390,15 @@ int main(int argc, char **argv) {
   const char *bind_addr = "127.0.0.1", *port = "3000";
   unsigned long long v;
   struct epoll_event ev, evs[64];
+  struct timespec ts;
   sigset_t sigs;
   unsigned bound = 0;
   int i, n, lfd, sfd, stop = 0;
 
   memset(&srv, 0, sizeof srv);
-  srv.next_id = 1;
+  /* Ids start at the wall clock in microseconds: a restart never reuses one. */
+  clock_gettime(CLOCK_REALTIME, &ts);
+  srv.next_id = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
   srv.interval_ms = 3000;
   srv.message = "Hello from the server!";
   srv.max_pending = SSE_DEFAULT_MAX_PENDING;

@@ -213,13 +213,17 @@ static int listen_on(const char *addr, unsigned port) {
 
 int main(int argc, char **argv) {
   const char *bind_addr = "127.0.0.1", *message = "Hello from the server!";
-  unsigned long long port = 3000, interval = 3000, v, id = 1;
+  unsigned long long port = 3000, interval = 3000, v, id;
   struct epoll_event ev, evs[64];
+  struct timespec ts;
   uint64_t now, next, next_event;
   sigset_t sigs;
   int i, n, lfd, sfd, stop = 0;
   client *c;
 
+  /* Ids start at the wall clock in microseconds: a restart never reuses one. */
+  clock_gettime(CLOCK_REALTIME, &ts);
+  id = (unsigned long long)ts.tv_sec * 1000000 + (unsigned long long)ts.tv_nsec / 1000;
   for (i = 1; i + 1 < argc; i += 2) {
     v = strtoull(argv[i + 1], NULL, 10);
     if (!strcmp(argv[i], "--port") && v <= 65535)

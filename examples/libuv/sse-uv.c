@@ -41,7 +41,7 @@ static client *clients;
 static sse_history *history; /* the last 100 events, for Last-Event-ID */
 static size_t max_pending = SSE_DEFAULT_MAX_PENDING;
 static const char *message = "Hello from the server!";
-static unsigned long long next_id = 1;
+static unsigned long long next_id; /* the id of the next event */
 
 static void on_closed(uv_handle_t *h) {
   client *c = (client *)h;
@@ -265,8 +265,12 @@ int main(int argc, char **argv) {
   unsigned long long port = 3000, interval = 3000, v;
   struct sockaddr_in addr;
   struct sockaddr_storage bound;
+  uv_timeval64_t now;
   int i, len = sizeof bound;
 
+  /* Ids start at the wall clock in microseconds: a restart never reuses one. */
+  uv_gettimeofday(&now);
+  next_id = (unsigned long long)now.tv_sec * 1000000 + (unsigned long long)now.tv_usec;
   for (i = 1; i + 1 < argc; i += 2) {
     v = strtoull(argv[i + 1], NULL, 10);
     if (!strcmp(argv[i], "--port") && v <= 65535)

@@ -59,7 +59,7 @@ typedef struct server {
   client *live;
   size_t nlive;
   unsigned long clients_seen;
-  uint64_t last_id;      /* id of the newest event */
+  uint64_t next_id;      /* id of the next event */
   uint64_t heartbeat_ms; /* 0: no heartbeats */
   uint64_t next_tick;    /* earliest heartbeat deadline of all streams */
   size_t max_pending;    /* the streams' cap */
@@ -266,7 +266,7 @@ static void publish(server *srv) {
   snprintf(data, sizeof data, "{\"message\":\"%s\",\"timestamp\":%llu}",
            srv->message, (unsigned long long)ts.tv_sec * 1000 +
                              (unsigned long long)ts.tv_nsec / 1000000);
-  snprintf(id, sizeof id, "%llu", (unsigned long long)srv->last_id + 1);
+  snprintf(id, sizeof id, "%llu", (unsigned long long)srv->next_id);
   ev.id = id;
   ev.id_len = strlen(id);
   ev.data = data;
@@ -279,7 +279,7 @@ static void publish(server *srv) {
     sse_frame_release(f);
     return;
   }
-  srv->last_id++;
+  srv->next_id++;
   for (c = srv->live; c; c = c->next) {
     if (sse_stream_get_error(c->s) != SSE_OK)
       continue; /* being cut */
@@ -347,6 +347,7 @@ int main(int argc, char **argv) {
   struct sockaddr_in addr = {0};
   struct sigaction sa;
   struct MHD_Daemon *d;
+  struct timespec ts;
   const union MHD_DaemonInfo *info;
   uint64_t interval = 3000, now, next_event;
   const char *bind_addr = "127.0.0.1";
@@ -354,6 +355,9 @@ int main(int argc, char **argv) {
   client *c;
   int i;
 
+  /* Ids start at the wall clock in microseconds: a restart never reuses one. */
+  clock_gettime(CLOCK_REALTIME, &ts);
+  srv.next_id = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
   srv.heartbeat_ms = SSE_DEFAULT_HEARTBEAT_MS;
   srv.message = "Hello from the server!";
   for (i = 1; i < argc; i++) {

@@ -477,7 +477,7 @@ static void on_signal(int sig) {
 int main(int argc, char **argv) {
   const char *bind_addr = "127.0.0.1", *message = "Hello from the server!";
   const char *cert = NULL, *key = NULL;
-  unsigned long long port = 3000, interval = 3000, v, id = 1;
+  unsigned long long port = 3000, interval = 3000, v, id;
   struct sockaddr_in sa = {0};
   socklen_t sl = sizeof sa;
   struct pollfd pfd[MAX_CONNS + 1];
@@ -488,6 +488,9 @@ int main(int argc, char **argv) {
   SSL_CTX *tls = NULL;
   int i, lfd, one = 1;
 
+  /* Ids start at the wall clock in microseconds: a restart never reuses one. */
+  clock_gettime(CLOCK_REALTIME, &ts);
+  id = (unsigned long long)ts.tv_sec * 1000000 + (unsigned long long)ts.tv_nsec / 1000;
   for (i = 1; i + 1 < argc; i += 2) {
     v = strtoull(argv[i + 1], NULL, 10);
     if (!strcmp(argv[i], "--port") && v <= 65535)

@@ -6,8 +6,9 @@ usage: test_examples.py EXE MODE SCENARIO    MODE: http1, h2c or h2tls
        test_examples.py --list
 
 Every example serves GET /events: {"message":...,"timestamp":<ms>} every
---interval-ms with increasing ids, replays what a client missed after its
-Last-Event-ID, cuts a client that falls --max-pending bytes behind, and
+--interval-ms with increasing ids (from the wall clock in microseconds at
+start, so a restart never reuses one), replays what a client missed after
+its Last-Event-ID, cuts a client that falls --max-pending bytes behind, and
 exits 0 on SIGTERM. http1 talks HTTP/1.1 over a plain socket (chunked or
 close-delimited bodies); h2c and h2tls run `curl --http2-prior-knowledge`
 and `curl --http2` over TLS (a self-signed certificate made with openssl).
@@ -189,8 +190,18 @@ class Example:
         if mode == "h2tls":
             cert, key = make_cert(self.tmp.name)
             extra = ["--cert", cert, "--key", key]
-        self.srv = Server(exe, *extra, *args)
+        self.argv = [exe, *extra, *args]
+        self.srv = Server(*self.argv)
         self.port = self.srv.port
+
+    def restart(self):
+        """SIGTERM, then the same program again on the same port (the
+        later --port wins); the old one's exit status."""
+        rc = self.srv.stop()
+        self.srv = Server(*self.argv, "--port", str(self.port))
+        check(self.srv.port == self.port, "restarted on port %d, not %d"
+              % (self.srv.port, self.port))
+        return rc
 
     def open(self, last_id=None, rcvbuf=None):
         if self.mode == "http1":
@@ -347,6 +358,47 @@ def sigterm(ex):
     return "exit 0 in %.2f s" % took
 
 
+@scenario
+def restart_ids(ex):
+    """Across a restart an id never means two events: the new run's ids are
+    all greater than the old run's, and a client that comes back with the
+    old run's last id gets live events only (nothing of the new run's
+    history replayed as if it came after that id)."""
+    st = ex.open()
+    try:
+        read_events(st, 2)
+        rc = ex.restart()
+        end = time.monotonic() + 5  # the old run's stream ends
+        while st.pump(end - time.monotonic()) and time.monotonic() < end:
+            pass
+    finally:
+        st.close()
+    check(rc == 0, "exit status %s after SIGTERM" % rc)
+    old = [i for i, _ in st.p.events]  # with any sent before the end
+    last = old[-1]
+    fresh = ex.open()
+    try:
+        new = read_events(fresh, 1)[0][0]
+    finally:
+        fresh.close()
+    check(new > max(old), "the new run's first id %d is not above the old "
+          "run's %r" % (new, old))
+    t0 = time.time() * 1000
+    back = ex.open(last_id=str(last))
+    try:
+        got = read_events(back, 3)
+    finally:
+        back.close()
+    ids = [i for i, _ in got]
+    check(all(i > last for i in ids) and consecutive(ids),
+          "after the old run's %d: %r" % (last, ids))
+    check(ids[0] > new, "live events only after the old run's %d, not the "
+          "new run's history: %r (the new run had sent %d)" % (last, ids, new))
+    stale = [d["timestamp"] for _, d in got if d["timestamp"] < t0 - 5]
+    check(not stale, "no event from before the reconnection: %r" % stale)
+    return "old run %s, new run %d, back with %d: %s" % (old, new, last, ids)
+
+
 # Per scenario: the server's options.
 ARGS = {
     "events": ["--interval-ms", "50"],
@@ -356,6 +408,7 @@ ARGS = {
     "slow_client": ["--interval-ms", "2", "--message", "x" * 8000,
                     "--max-pending", "65536"],
     "sigterm": ["--interval-ms", "50"],
+    "restart_ids": ["--interval-ms", "50"],
 }
 
 
@@ -376,7 +429,7 @@ def main(argv):
         print("ok   %s %s %s (%.1f s)" % (os.path.basename(exe), name, what,
                                          time.monotonic() - t0))
         rc = 0
-    except (Failure, subprocess.TimeoutExpired, OSError) as e:
+    except (Failure, subprocess.TimeoutExpired, OSError, RuntimeError) as e:
         print("FAIL %s %s: %s" % (os.path.basename(exe), name, e))
         print("server log:\n" + ex.log()[-3000:])
         rc = 1
