@@ -73,6 +73,7 @@ typedef struct conn {
   nghttp2_session *session;
   uint8_t *out; /* bytes from nghttp2_session_mem_send not yet written */
   size_t out_len, out_off;
+  int wait_out; /* the last read or write would block until writable */
 } conn;
 
 /* One HTTP/2 request: its headers, then its response body's source. */
@@ -293,21 +294,34 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t error,
 /* Connections: bytes between the socket (or TLS) and the session. */
 
 /* Reads or writes through TLS or the plain socket. Returns the bytes moved,
- * 0 when it would block, -1 when the connection is over. */
+ * 0 when it would block, -1 when the connection is over. c->wait_out says
+ * whether to wait for writability next: TLS may need to read before it can
+ * write (and the reverse), so a pending write alone does not mean POLLOUT. */
 static ssize_t io(conn *c, int writing, void *buf, size_t len) {
   ssize_t n;
   int err;
   if (!c->ssl) {
     n = writing ? send(c->fd, buf, len, MSG_NOSIGNAL) : recv(c->fd, buf, len, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      c->wait_out = writing;
       return 0;
+    }
+    if (writing)
+      c->wait_out = 0;
     return n > 0 ? n : -1;
   }
   n = writing ? SSL_write(c->ssl, buf, (int)len) : SSL_read(c->ssl, buf, (int)len);
-  if (n > 0)
+  if (n > 0) {
+    if (writing)
+      c->wait_out = 0;
     return n;
+  }
   err = SSL_get_error(c->ssl, (int)n);
-  return err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE ? 0 : -1;
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+    c->wait_out = err == SSL_ERROR_WANT_WRITE;
+    return 0;
+  }
+  return -1;
 }
 
 /* Writes what the session has to send until the socket is full. The out
@@ -585,7 +599,7 @@ int main(int argc, char **argv) {
         close_conn(i);
       else if (c) {
         pfd[i + 1].fd = c->fd;
-        pfd[i + 1].events = POLLIN | (c->out_off < c->out_len ? POLLOUT : 0);
+        pfd[i + 1].events = POLLIN | (c->wait_out ? POLLOUT : 0);
       }
     }
     next = next - now < 1000 ? next - now : 1000;
