@@ -1,9 +1,10 @@
-# Install rules: headers, libraries, sse.pc, the CMake package, ssecat.
-# Included from the top-level CMakeLists.txt when SSE_INSTALL is ON.
+# Install rules: headers, libraries, sse.pc, the CMake package, ssecat and
+# sse-hub. Included from the top-level CMakeLists.txt when SSE_INSTALL is ON.
 #
-# Components: sse_Runtime (the shared library's versioned files, ssecat and
-# its man page) and sse_Development (headers, libsse.a, the libsse.so link,
-# sse.pc, the CMake package).
+# Components: sse_Runtime (the shared library's versioned files),
+# sse_Development (headers, libsse.a, the libsse.so link, sse.pc, the CMake
+# package) and sse_Tools (ssecat, sse-hub, their man pages, sse-hub.service).
+# lib/cmake/package.cmake makes one Debian package of each.
 
 include(CMakePackageConfigHelpers)
 
@@ -89,22 +90,80 @@ install(FILES "${PROJECT_BINARY_DIR}/sse.pc"
         DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig"
         COMPONENT sse_Development)
 
-# ssecat, its man page, and a run path to the shared library when it uses it.
+# The tools: ssecat and sse-hub, their man pages, sse-hub's systemd unit, and
+# a run path to the shared library when they use it (not in a Debian package:
+# the library is then in the linker's default path).
+set(_sse_tools "")
 if(SSE_INSTALL_SSECAT AND TARGET ssecat)
-  get_target_property(_sse_type sse TYPE)
-  if(_sse_type STREQUAL "SHARED_LIBRARY" AND NOT WIN32)
+  list(APPEND _sse_tools ssecat)
+endif()
+if(SSE_INSTALL_HUB AND TARGET sse-hub)
+  list(APPEND _sse_tools sse-hub)
+endif()
+get_target_property(_sse_type sse TYPE)
+foreach(tool IN LISTS _sse_tools)
+  if(_sse_type STREQUAL "SHARED_LIBRARY" AND NOT WIN32 AND NOT SSE_PACKAGE_DEB)
     file(RELATIVE_PATH _sse_rel "${CMAKE_INSTALL_FULL_BINDIR}" "${CMAKE_INSTALL_FULL_LIBDIR}")
     if(APPLE)
-      set_target_properties(ssecat PROPERTIES INSTALL_RPATH "@loader_path/${_sse_rel}")
+      set_target_properties(${tool} PROPERTIES INSTALL_RPATH "@loader_path/${_sse_rel}")
     else()
-      set_target_properties(ssecat PROPERTIES INSTALL_RPATH "$ORIGIN/${_sse_rel}")
+      set_target_properties(${tool} PROPERTIES INSTALL_RPATH "$ORIGIN/${_sse_rel}")
     endif()
   endif()
-  file(STRINGS "${PROJECT_SOURCE_DIR}/examples/ssecat.1" _sse_th REGEX "^\\.TH ")
-  if(NOT _sse_th MATCHES "\"libsse ${PROJECT_VERSION}\"")
-    message(FATAL_ERROR "examples/ssecat.1: its .TH line should name \"libsse ${PROJECT_VERSION}\"")
+  if(tool STREQUAL "ssecat")
+    set(_sse_man "${PROJECT_SOURCE_DIR}/examples/ssecat.1")
+  else()
+    set(_sse_man "${PROJECT_SOURCE_DIR}/examples/hub/${tool}.1")
   endif()
-  install(TARGETS ssecat RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}" COMPONENT sse_Runtime)
-  install(FILES "${PROJECT_SOURCE_DIR}/examples/ssecat.1"
-          DESTINATION "${CMAKE_INSTALL_MANDIR}/man1" COMPONENT sse_Runtime)
+  file(STRINGS "${_sse_man}" _sse_th REGEX "^\\.TH ")
+  if(NOT _sse_th MATCHES "\"libsse ${PROJECT_VERSION}\"")
+    message(FATAL_ERROR "${_sse_man}: its .TH line should name \"libsse ${PROJECT_VERSION}\"")
+  endif()
+  install(TARGETS ${tool} RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}" COMPONENT sse_Tools)
+  if(SSE_PACKAGE_DEB)
+    # Debian wants man pages compressed, reproducibly (no name or time inside).
+    find_program(SSE_GZIP gzip)
+    if(NOT SSE_GZIP)
+      message(FATAL_ERROR "SSE_PACKAGE_DEB needs gzip")
+    endif()
+    set(_sse_gz "${PROJECT_BINARY_DIR}/${tool}.1.gz")
+    install(CODE "
+      execute_process(COMMAND [[${SSE_GZIP}]] -9nc [[${_sse_man}]]
+                      OUTPUT_FILE [[${_sse_gz}]] RESULT_VARIABLE _sse_rc)
+      if(NOT _sse_rc EQUAL 0)
+        message(FATAL_ERROR \"gzip ${_sse_man}: \${_sse_rc}\")
+      endif()
+    " COMPONENT sse_Tools)
+    install(FILES "${_sse_gz}" DESTINATION "${CMAKE_INSTALL_MANDIR}/man1" COMPONENT sse_Tools)
+  else()
+    install(FILES "${_sse_man}" DESTINATION "${CMAKE_INSTALL_MANDIR}/man1" COMPONENT sse_Tools)
+  endif()
+endforeach()
+
+# sse-hub's unit, written at install time like sse.pc: ExecStart names the
+# installed program under the prefix of that install. Units go to
+# /lib/systemd/system for the /usr prefix (Debian 12's place for packaged
+# units), else to PREFIX/lib/systemd/system (systemd also reads
+# /usr/local/lib/systemd/system).
+if(SSE_INSTALL_HUB AND TARGET sse-hub)
+  if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+    set(_sse_unitdir_default "/lib/systemd/system")
+  else()
+    set(_sse_unitdir_default "lib/systemd/system")
+  endif()
+  set(SSE_INSTALL_SYSTEMDUNITDIR "${_sse_unitdir_default}" CACHE STRING
+      "Where to install sse-hub.service (relative to the prefix, or absolute)")
+  mark_as_advanced(SSE_INSTALL_SYSTEMDUNITDIR)
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_BINDIR}")
+    set(_sse_bindir "${CMAKE_INSTALL_BINDIR}")
+  else()
+    set(_sse_bindir "\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}")
+  endif()
+  install(CODE "
+    set(SSE_HUB_BINDIR \"${_sse_bindir}\")
+    configure_file([[${PROJECT_SOURCE_DIR}/examples/hub/sse-hub.service.in]]
+                   [[${PROJECT_BINARY_DIR}/sse-hub.service]] @ONLY)
+  " COMPONENT sse_Tools)
+  install(FILES "${PROJECT_BINARY_DIR}/sse-hub.service"
+          DESTINATION "${SSE_INSTALL_SYSTEMDUNITDIR}" COMPONENT sse_Tools)
 endif()
