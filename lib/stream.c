@@ -334,7 +334,7 @@ int sse__stream_put_ring(sse_stream *s, const sse_frame *const *ring,
 /* One frame onto an idle stream: offered to the callback in place; only
  * the part it leaves is queued, and only then is a reference taken (the
  * caller holds one for the duration of the call). */
-static int write_through(sse_stream *s, const sse_frame *f) {
+static SSE__INLINE int write_through(sse_stream *s, const sse_frame *f) {
   sse_iovec v;
   size_t offered = f->len, written;
   v.base = f->data;
