@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "stream_script.h"
+#include "unit.h"
 
 #define MAXH 64 /* frames pushed to the history in one scenario */
 
@@ -359,26 +360,22 @@ static void world_free(world *w) {
   test_log_free(&w->log);
 }
 
-/* Runs the script; returns the allocations made. */
-static size_t run(const script *sc, int mode, size_t fail_at, int forever,
-                  test_log *log, test_log *wires, size_t *nomem) {
-  test_alloc ta;
+/* Runs the script allocating through ta; returns the allocations made. */
+static size_t run(const script *sc, int mode, test_alloc *ta, test_log *log,
+                  test_log *wires, size_t *nomem) {
   world *w = calloc(1, sizeof *w);
   size_t i, made;
   int j;
   assert_non_null(w);
-  memset(&ta, 0, sizeof ta);
-  ta.fail_at = fail_at;
-  ta.fail_forever = forever;
-  w->ta = &ta;
-  w->a = test_alloc_hooks(&ta);
+  w->ta = ta;
+  w->a = test_alloc_hooks(ta);
   w->mode = mode;
-  w->forever = forever;
+  w->forever = ta->fail_forever;
   for (j = 0; j < NS; j++)
     sink_init(&w->k[j], mode, 0);
   for (i = 0; i < sc->n; i++)
     run_step(w, i, &sc->s[i]);
-  made = ta.calls; /* the steps' allocations, not the final checks' */
+  made = ta->calls; /* the steps' allocations, not the final checks' */
   for (j = 0; j < NS; j++)
     if (wires && w->s[j])
       test_log_add(&wires[j], w->want[j].p, w->want[j].len);
@@ -391,44 +388,56 @@ static size_t run(const script *sc, int mode, size_t fail_at, int forever,
   return made;
 }
 
-void script_sweep(const char *name, const script *sc) {
+typedef struct sweep_ctx {
+  const script *sc;
   int mode;
+  size_t calls;                   /* allocations without failure */
+  test_log want, want_wire[NS];   /* the run without failure */
+} sweep_ctx;
+
+/* A test_oom_run: the run without failure is recorded; a run failing once
+ * must retry the failed step and end exactly as it (every step's result,
+ * every wire). */
+static size_t sweep_run(void *ctx, test_alloc *ta, size_t *nomem) {
+  sweep_ctx *c = ctx;
+  test_log got = {0}, wire[NS] = {{0}};
+  size_t made, fail_at = ta->fail_at; /* the run resets ta->fail_at */
+  int j;
+  if (!ta->fail_at)
+    return c->calls = run(c->sc, c->mode, ta, &c->want, c->want_wire, nomem);
+  if (ta->fail_forever)
+    return run(c->sc, c->mode, ta, NULL, NULL, nomem);
+  made = run(c->sc, c->mode, ta, &got, wire, nomem);
+  if (fail_at <= c->calls)
+    assert_true(made > c->calls); /* the step retried */
+  assert_string_equal(got.p, c->want.p);
+  for (j = 0; j < NS; j++) {
+    assert_int_equal(wire[j].len, c->want_wire[j].len);
+    if (wire[j].len)
+      assert_memory_equal(wire[j].p, c->want_wire[j].p, wire[j].len);
+    test_log_free(&wire[j]);
+  }
+  test_log_free(&got);
+  return made;
+}
+
+void script_sweep(const char *name, const script *sc) {
+  int mode, j;
   for (mode = 0; mode < SINK_MODES; mode++) {
-    test_log want = {0}, want_wire[NS] = {{0}};
-    size_t calls, k, nomem = 0;
-    int j;
-    calls = run(sc, mode, 0, 0, &want, want_wire, &nomem);
-    assert_int_equal(nomem, 0);
-    assert_true(calls >= 4);
+    sweep_ctx c;
+    char what[160];
+    size_t calls;
+    memset(&c, 0, sizeof c);
+    c.sc = sc;
+    c.mode = mode;
+    snprintf(what, sizeof what, "%s, mode %d", name, mode);
+    calls = test_oom_sweep(what, sweep_run, &c, 4, 1);
     n_scenarios++;
-    for (k = 1; k <= calls + 1; k++) {
-      test_log got = {0}, wire[NS] = {{0}};
-      size_t made;
-      made = run(sc, mode, k, 0, &got, wire, &nomem);
-      if (k <= calls) {
-        if (nomem != 1)
-          fail_msg("%s, mode %d: failing allocation %zu once gave %zu "
-                   "SSE_E_NOMEM",
-                   name, mode, k, nomem);
-        assert_true(made > calls); /* the step retried */
-      }
-      assert_string_equal(got.p, want.p);
-      for (j = 0; j < NS; j++) {
-        assert_int_equal(wire[j].len, want_wire[j].len);
-        if (wire[j].len)
-          assert_memory_equal(wire[j].p, want_wire[j].p, wire[j].len);
-        test_log_free(&wire[j]);
-      }
-      test_log_free(&got);
-      run(sc, mode, k, 1, NULL, NULL, &nomem);
-      if (k <= calls)
-        assert_true(nomem >= 1);
-      n_runs += 2;
-      n_failure_points += k <= calls;
-    }
+    n_runs += 2 * (calls + 1);
+    n_failure_points += calls;
     for (j = 0; j < NS; j++)
-      test_log_free(&want_wire[j]);
-    test_log_free(&want);
+      test_log_free(&c.want_wire[j]);
+    test_log_free(&c.want);
   }
 }
 

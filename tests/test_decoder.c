@@ -1733,82 +1733,81 @@ static size_t first_tail(const test_log *l) {
   return p ? (size_t)(p - l->p) + 1 : l->len;
 }
 
-/* One scenario: the no-failure record, then every failure point in both
- * modes. */
-static void run_scenario(const char *what, const harness_run *base,
-                         const char *in, size_t n) {
-  test_alloc clean;
-  test_log want = {0};
-  harness_run r = *base;
+typedef struct oom_ctx {
+  const char *what;
+  const harness_run *base;
+  const char *in;
+  size_t n;
+  size_t calls; /* allocations without failure */
+  test_log want; /* the record without failure */
+} oom_ctx;
+
+/* One run of a scenario (a test_oom_run): without failure it records the
+ * run; failing once, SSE_E_NOMEM is fed again and the record must be
+ * exactly the run without failure's; failing forever, the run ends in
+ * SSE_E_NOMEM alone after a prefix of that record. No contract violation
+ * ever. */
+static size_t oom_run(void *ctx, test_alloc *a, size_t *nomem) {
+  oom_ctx *c = ctx;
+  harness_run r = *c->base;
+  test_log got = {0};
   int violations = 0, nomems = 0;
+  size_t k = a->fail_at;
   char nomem_result[32];
-  size_t k;
   snprintf(nomem_result, sizeof nomem_result, "result %s\n",
            sse_error_name(SSE_E_NOMEM));
-  memset(&clean, 0, sizeof clean);
-  r.alloc = &clean;
+  r.alloc = a;
   r.violations = &violations;
-  harness_decode(&r, in, n, &want);
-  if (violations)
-    fail_msg("%s: violation without failure:\n%s", what, want.p);
-  n_scenarios++;
-  for (k = 1;; k++) {
-    int forever;
-    size_t calls_once = 0;
-    for (forever = 0; forever <= 1; forever++) {
-      test_alloc a;
-      test_log got = {0};
-      memset(&a, 0, sizeof a);
-      a.fail_at = k;
-      a.fail_forever = forever;
-      r = *base;
-      r.alloc = &a;
-      r.violations = &violations;
-      r.retry_on_nomem = 1;
-      r.nomems = &nomems;
-      violations = 0;
-      nomems = 0;
-      harness_decode(&r, in, n, &got);
-      n_runs++;
-      if (violations)
-        fail_msg("%s: failing allocation %zu (%s):\n%s", what, k,
-                 forever ? "forever" : "once", got.p);
-      if (a.live || a.live_bytes)
-        fail_msg("%s: leak after failing allocation %zu", what, k);
-      if (k <= clean.calls && a.calls < k)
-        fail_msg("%s: allocation %zu was never reached", what, k);
-      if (!forever) {
-        calls_once = a.calls;
-        /* SSE_E_NOMEM was returned exactly once, then retried. */
-        if (nomems != (k <= clean.calls))
-          fail_msg("%s: failing allocation %zu once gave %d SSE_E_NOMEM",
-                   what, k, nomems);
-        if (strcmp(got.p, want.p) != 0)
-          fail_msg("%s: failing allocation %zu once, then feeding the rest "
-                   "again:\n%s\nwant:\n%s",
-                   what, k, got.p, want.p);
-      } else if (k <= clean.calls) {
-        size_t cut = first_tail(&got);
-        const char *res = strstr(got.p + cut, "result ");
-        if (!res || strcmp(res, nomem_result) != 0)
-          fail_msg("%s: failing from allocation %zu on did not end in "
-                   "SSE_E_NOMEM alone:\n%s",
-                   what, k, got.p);
-        if (cut > want.len || memcmp(got.p, want.p, cut) != 0)
-          fail_msg("%s: failing from allocation %zu on, the record before "
-                   "the failure differs:\n%s\nwant:\n%s",
-                   what, k, got.p, want.p);
-      }
-      test_log_free(&got);
-    }
-    if (k > clean.calls) {
-      /* The first run that met no failure: the sweep is complete. */
-      assert_true(calls_once == clean.calls);
-      break;
-    }
-    n_failure_points++;
+  if (!k) {
+    harness_decode(&r, c->in, c->n, &c->want);
+    if (violations)
+      fail_msg("%s: violation without failure:\n%s", c->what, c->want.p);
+    return c->calls = a->calls;
   }
-  test_log_free(&want);
+  r.retry_on_nomem = 1;
+  r.nomems = &nomems;
+  harness_decode(&r, c->in, c->n, &got);
+  *nomem += (size_t)nomems;
+  if (violations)
+    fail_msg("%s: failing allocation %zu (%s):\n%s", c->what, k,
+             a->fail_forever ? "forever" : "once", got.p);
+  if (!a->fail_forever) {
+    if (strcmp(got.p, c->want.p) != 0)
+      fail_msg("%s: failing allocation %zu once, then feeding the rest "
+               "again:\n%s\nwant:\n%s",
+               c->what, k, got.p, c->want.p);
+  } else if (k <= c->calls) {
+    size_t cut = first_tail(&got);
+    const char *res = strstr(got.p + cut, "result ");
+    if (!res || strcmp(res, nomem_result) != 0)
+      fail_msg("%s: failing from allocation %zu on did not end in "
+               "SSE_E_NOMEM alone:\n%s",
+               c->what, k, got.p);
+    if (cut > c->want.len || memcmp(got.p, c->want.p, cut) != 0)
+      fail_msg("%s: failing from allocation %zu on, the record before "
+               "the failure differs:\n%s\nwant:\n%s",
+               c->what, k, got.p, c->want.p);
+  }
+  test_log_free(&got);
+  return a->calls;
+}
+
+/* One scenario: the no-failure record, then every failure point in both
+ * modes (test_oom_sweep). */
+static void run_scenario(const char *what, const harness_run *base,
+                         const char *in, size_t n) {
+  oom_ctx c;
+  size_t calls;
+  memset(&c, 0, sizeof c);
+  c.what = what;
+  c.base = base;
+  c.in = in;
+  c.n = n;
+  calls = test_oom_sweep(what, oom_run, &c, 0, 1);
+  n_scenarios++;
+  n_failure_points += calls;
+  n_runs += 2 * (calls + 1);
+  test_log_free(&c.want);
 }
 
 /* Every stream under every option set and chunking. */

@@ -833,9 +833,8 @@ static void test_replay_errors(void **state) {
 
 /* Allocation failure at each allocation: history creation, pushes (ring
  * growth), and replays onto a stream whose queue must grow. */
-static size_t nomem_run(size_t fail_at, size_t *nomem) {
-  test_alloc ta = {0};
-  sse_allocator a = test_alloc_hooks(&ta);
+static size_t nomem_run(void *ctx, test_alloc *ta, size_t *nomem) {
+  sse_allocator a = test_alloc_hooks(ta);
   sse_history *h = NULL;
   sse_stream *s;
   uint64_t first, last, first2, last2;
@@ -845,12 +844,12 @@ static size_t nomem_run(size_t fail_at, size_t *nomem) {
   sink_init(&k, SINK_ALL, 0);
   k.budget = 3;
   s = sink_stream(&k, NULL); /* the stream's own allocations: libc */
-  ta.fail_at = fail_at;
+  (void)ctx;
   rc = sse_history_new(&h, 20, 0, &a);
   if (rc == SSE_E_NOMEM) {
     ++*nomem;
     assert_null(h);
-    ta.fail_at = 0;
+    ta->fail_at = 0;
     assert_int_equal(sse_history_new(&h, 20, 0, &a), SSE_OK);
   }
   for (i = 1; i <= 30; i++) {
@@ -868,7 +867,7 @@ static size_t nomem_run(size_t fail_at, size_t *nomem) {
       ++*nomem;
       assert_int_equal(hist_range(h, &first2, &last2), bytes);
       assert_true(first == first2 && last == last2);
-      ta.fail_at = 0;
+      ta->fail_at = 0;
       rc = sse_history_push(h, f, NULL);
     }
     assert_int_equal(rc, SSE_OK);
@@ -879,7 +878,7 @@ static size_t nomem_run(size_t fail_at, size_t *nomem) {
   sse_stream_free(s);
   if (sink_stream_new(&k, &a, &s) == SSE_E_NOMEM) {
     ++*nomem;
-    ta.fail_at = 0;
+    ta->fail_at = 0;
     s = sink_stream(&k, &a);
   }
   pending = sse_stream_get_pending(s);
@@ -888,7 +887,7 @@ static size_t nomem_run(size_t fail_at, size_t *nomem) {
     ++*nomem;
     assert_int_equal(sse_stream_get_pending(s), pending);
     assert_int_equal(sse_stream_get_error(s), SSE_OK);
-    ta.fail_at = 0;
+    ta->fail_at = 0;
     rc = sse_history_replay(h, s, "12", 2, NULL);
   }
   assert_int_equal(rc, SSE_OK);
@@ -904,22 +903,15 @@ static size_t nomem_run(size_t fail_at, size_t *nomem) {
   }
   sse_stream_free(s);
   sse_history_free(h);
-  assert_int_equal(ta.live, 0);
+  assert_int_equal(ta->live, 0);
   sink_free(&k);
-  return ta.calls;
+  return ta->calls;
 }
 
 static void test_nomem_every_allocation(void **state) {
-  size_t n, i, nomem = 0;
   (void)state;
-  n = nomem_run(0, &nomem);
-  assert_int_equal(nomem, 0);
-  assert_true(n >= 4); /* history, ring growths, stream, queue array */
-  for (i = 1; i <= n; i++) {
-    nomem = 0;
-    nomem_run(i, &nomem);
-    assert_int_equal(nomem, 1);
-  }
+  /* history, ring growths, stream, queue array: at least 4 allocations */
+  test_oom_sweep("history", nomem_run, NULL, 4, 0);
 }
 
 static void push_x(sse_history *h, const char *id) {

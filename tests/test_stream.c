@@ -1014,23 +1014,23 @@ static int run_op(int i, sse_stream *s, sink *k, const sse_allocator *a,
 }
 
 /* One run; returns the allocation calls made. *nomem counts NOMEM seen. */
-static size_t scenario(int plain, int mode, size_t fail_at, int forever,
-                       size_t *nomem) {
-  test_alloc ta = {0};
-  sse_allocator a = test_alloc_hooks(&ta);
+/* A run of the scenario (a test_oom_run) with the sink pacing in ctx:
+ * {plain, mode}. */
+static size_t scenario(void *ctx, test_alloc *ta, size_t *nomem) {
+  const int plain = ((const int *)ctx)[0], mode = ((const int *)ctx)[1];
+  const int forever = ta->fail_forever;
+  sse_allocator a = test_alloc_hooks(ta);
   test_log want = {0};
   sse_stream *s = NULL;
   sink k;
   int i, rc;
-  ta.fail_at = fail_at;
-  ta.fail_forever = forever;
   sink_init(&k, mode, plain);
   rc = sink_stream_new(&k, &a, &s);
   if (rc == SSE_E_NOMEM) {
     ++*nomem;
     assert_null(s);
-    assert_int_equal(ta.live, 0);
-    ta.fail_at = 0;
+    assert_int_equal(ta->live, 0);
+    ta->fail_at = 0;
     s = sink_stream(&k, &a);
   }
   assert_int_equal(rc == SSE_OK || rc == SSE_E_NOMEM, 1);
@@ -1055,30 +1055,21 @@ static size_t scenario(int plain, int mode, size_t fail_at, int forever,
   }
   sink_expect(&k, want.p, want.len);
   sse_stream_free(s);
-  assert_int_equal(ta.live, 0);
+  assert_int_equal(ta->live, 0);
   sink_free(&k);
   test_log_free(&want);
-  return ta.calls;
+  return ta->calls;
 }
 
 static void test_nomem_every_allocation(void **state) {
-  int mode, plain, forever;
-  size_t n, i, nomem;
+  int mode, plain;
   (void)state;
   FOR_SINKS(mode, plain) {
-    nomem = 0;
-    n = scenario(plain, mode, 0, 0, &nomem);
-    assert_int_equal(nomem, 0);
-    assert_true(n >= 14); /* stream, frames, queue arrays */
-    for (forever = 0; forever < 2; forever++)
-      for (i = 1; i <= n; i++) {
-        nomem = 0;
-        scenario(plain, mode, i, forever, &nomem);
-        if (!forever)
-          assert_int_equal(nomem, 1);
-        else
-          assert_true(nomem >= 1);
-      }
+    int ctx[2];
+    ctx[0] = plain;
+    ctx[1] = mode;
+    /* stream, frames, queue arrays: at least 14 allocations */
+    test_oom_sweep("stream sends", scenario, ctx, 14, 1);
   }
 }
 
