@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
 # ThreadSanitizer: separate decoders (and the stateless encoder) used on
-# separate threads at once, sharing one thread-safe allocator; and the stream
-# tests, whose shared-frame test puts the same frames in the queues of streams
-# owned by four threads, which release them concurrently with the creator (a
-# frame is freed by whichever thread drops the last reference: its count must
-# be atomic with acquire-release ordering, or TSan reports a race).
+# separate threads at once, sharing one thread-safe allocator (the threads
+# test of test_decoder, run alone); and the frame tests, whose shared-frame
+# test puts the same frames in the queues of streams owned by four threads,
+# which release them concurrently with the creator (a frame is freed by
+# whichever thread drops the last reference: its count must be atomic with
+# acquire-release ordering, or TSan reports a race).
 set -euo pipefail
 start=$(date +%s)
 sh .ci/deps clang libclang-rt-14-dev
 dir=build-tsan
 CC=clang cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_FLAGS="-fsanitize=thread -g -O1" -DSSE_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build "$dir" -j2 --target test_threads test_stream >/dev/null
+cmake --build "$dir" -j2 --target test_decoder test_frame >/dev/null
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
-"$dir/tests/test_threads" | grep -E '^threads:|PASSED|FAILED'
-out=$("$dir/tests/test_stream" 2>&1) ||
-  { tail -n 80 <<<"$out"; echo "tsan: test_stream FAILED"; exit 1; }
-grep -E 'test_frames_across_threads|PASSED|FAILED' <<<"$out" | sed 's/^/stream: /'
+out=$("$dir/tests/test_decoder" '*_on_separate_threads' 2>&1) ||
+  { tail -n 80 <<<"$out"; echo "tsan: test_decoder (threads) FAILED"; exit 1; }
+grep -E '^threads:|PASSED|FAILED' <<<"$out"
+grep -q 'OK \] separate_decoders_on_separate_threads' <<<"$out" ||
+  { echo "tsan: the decoder thread test did not run"; exit 1; }
+out=$("$dir/tests/test_frame" 2>&1) ||
+  { tail -n 80 <<<"$out"; echo "tsan: test_frame FAILED"; exit 1; }
+grep -E 'test_frames_across_threads|PASSED|FAILED' <<<"$out" | sed 's/^/frame: /'
 grep -q 'OK \] test_frames_across_threads' <<<"$out" ||
   { echo "tsan: the shared-frame thread test did not run"; exit 1; }
 echo "tsan: no data race in $(( $(date +%s) - start )) s"

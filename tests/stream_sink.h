@@ -17,6 +17,12 @@ enum sink_mode {
   SINK_MODES
 };
 
+/* Every pacing, with the vectored (plain = 0) and the plain write callback
+ * (plain = 1): FOR_SINKS(mode, plain) { ... sink_init(&k, mode, plain) ... } */
+#define FOR_SINKS(mode, plain)                                                 \
+  for (plain = 0; plain < 2; plain++)                                          \
+    for (mode = 0; mode < SINK_MODES; mode++)
+
 typedef struct sink {
   int mode;          /* enum sink_mode */
   int plain;         /* the stream uses the write(buf, len) callback */

@@ -1,9 +1,11 @@
-/* Encoder: exact output, snprintf-style sizing, injection refusal, data and
- * comment splitting, the iovec form, and a deterministic random round trip
+/* The encoder (lib/encoder.c): exact output, snprintf-style sizing,
+ * injection refusal, data and comment splitting by CR, LF and CRLF, the
+ * iovec form, argument checks, and a deterministic random round trip
  * through the decoder. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include <cmocka.h>
 
 #include "support.h"
+#include "unit.h"
 
 /* The encoder's verdict on a message with only this type and id. */
 static int enc_fields(const char *type, size_t type_len, const char *id,
@@ -388,7 +391,92 @@ static void test_comment_retry_round_trip(void **state) {
   test_log_free(&log);
 }
 
-int main(void) {
+static void encoder_arguments(void **state) {
+  sse_message ev;
+  sse_iovec iov[4];
+  char buf[64];
+  size_t len = 7, count = 7, bytes = 7;
+  (void)state;
+  memset(&ev, 0, sizeof ev);
+  assert_int_equal(sse_encode_message(buf, sizeof buf, NULL, &len),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_encode_message(buf, sizeof buf, &ev, NULL),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_encode_message(NULL, 1, &ev, &len),
+                   SSE_E_INVALID_ARGUMENT);
+  ev.type_len = 1;
+  assert_int_equal(sse_encode_message(buf, sizeof buf, &ev, &len),
+                   SSE_E_INVALID_ARGUMENT);
+  ev.type_len = 0;
+  ev.id_len = 1;
+  assert_int_equal(sse_encode_message(buf, sizeof buf, &ev, &len),
+                   SSE_E_INVALID_ARGUMENT);
+  ev.id_len = 0;
+  ev.data_len = 1;
+  assert_int_equal(sse_encode_message_iov(iov, 4, &ev, &count, &bytes),
+                   SSE_E_INVALID_ARGUMENT);
+  ev.data_len = 0;
+  assert_int_equal(sse_encode_message_iov(iov, 4, NULL, &count, NULL),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_encode_message_iov(iov, 4, &ev, NULL, NULL),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_encode_message_iov(NULL, 4, &ev, &count, NULL),
+                   SSE_E_INVALID_ARGUMENT);
+  /* An empty event (no field at all) is one blank line. */
+  assert_int_equal(sse_encode_message_iov(iov, 4, &ev, &count, NULL), SSE_OK);
+  assert_int_equal(count, 1);
+  assert_int_equal(sse_encode_retry(buf, sizeof buf, 1, NULL),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_encode_retry(NULL, 3, 1, &len), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_encode_comment(buf, sizeof buf, "x", 1, NULL),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_encode_comment(NULL, 2, "x", 1, &len),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_encode_comment(buf, sizeof buf, NULL, 1, &len),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_encode_comment(buf, sizeof buf, NULL, 0, &len), SSE_OK);
+  assert_memory_equal(buf, ":\n", 2);
+  assert_int_equal(enc_fields(NULL, 0, NULL, 0), SSE_OK);
+  assert_int_equal(enc_fields(NULL, 1, NULL, 0), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(enc_fields("a\0b", 3, NULL, 0), SSE_OK);
+  assert_int_equal(enc_fields(NULL, 0, "a\0b", 3), SSE_E_INVALID_FIELD);
+  assert_int_equal(enc_fields("a\rb", 3, NULL, 0), SSE_E_INVALID_FIELD);
+}
+
+/* CR, LF and CRLF split data and comments into lines, in both output
+ * forms; a CRLF cut by nothing stays one line end. */
+static void encoder_line_splitting(void **state) {
+  static const char want_event[] = "data: a\ndata: b\ndata: c\ndata: \n\n";
+  static const char want_comment[] = ": a\n: b\n: c\n: \n";
+  sse_message ev;
+  sse_iovec iov[16];
+  char buf[128], joined[128];
+  size_t len, count, bytes, i, at = 0;
+  (void)state;
+  memset(&ev, 0, sizeof ev);
+  ev.data = "a\r\nb\rc\n";
+  ev.data_len = 7;
+  assert_int_equal(sse_encode_message(buf, sizeof buf, &ev, &len), SSE_OK);
+  assert_int_equal(len, strlen(want_event));
+  assert_memory_equal(buf, want_event, len);
+  assert_int_equal(sse_encode_message_iov(iov, 16, &ev, &count, &bytes), SSE_OK);
+  for (i = 0; i < count; i++) {
+    memcpy(joined + at, iov[i].base, iov[i].len);
+    at += iov[i].len;
+  }
+  assert_int_equal(at, bytes);
+  assert_memory_equal(joined, want_event, at);
+  assert_int_equal(sse_encode_comment(buf, sizeof buf, "a\r\nb\rc\n", 7, &len),
+                   SSE_OK);
+  assert_int_equal(len, strlen(want_comment));
+  assert_memory_equal(buf, want_comment, len);
+  assert_int_equal(sse_encode_retry(buf, sizeof buf, UINT64_MAX, &len), SSE_OK);
+  assert_memory_equal(buf, "retry: 18446744073709551615\n\n", len);
+  assert_int_equal(sse_encode_retry(buf, 5, 0, &len), SSE_E_NOSPACE);
+  assert_int_equal(len, 10);
+}
+
+int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_event_output),
       cmocka_unit_test(test_data_splitting),
@@ -398,6 +486,9 @@ int main(void) {
       cmocka_unit_test(test_iov_matches_buffer_and_copies_nothing),
       cmocka_unit_test(test_random_round_trip),
       cmocka_unit_test(test_comment_retry_round_trip),
+      cmocka_unit_test(encoder_arguments),
+      cmocka_unit_test(encoder_line_splitting),
   };
+  test_filter(argc, argv);
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

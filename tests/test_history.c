@@ -1,5 +1,6 @@
-/* The replay history: lookups by id and by position, eviction by count and
- * bytes, the replay-to-live hand-over, and failures. Wire checks run under
+/* The replay history (lib/history.c): lookups by id and by position, eviction by count and
+ * bytes, the replay-to-live hand-over, failures and
+ * allocation failure (also through stream_script.h). Wire checks run under
  * every sink pacing with both callback kinds. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,11 +12,8 @@
 
 #include <cmocka.h>
 
-#include "stream_sink.h"
-
-#define FOR_SINKS(mode, plain)                                                 \
-  for (plain = 0; plain < 2; plain++)                                          \
-    for (mode = 0; mode < SINK_MODES; mode++)
+#include "stream_script.h"
+#include "unit.h"
 
 static sse_frame *frame(const char *id, const sse_allocator *a) {
   char data[32];
@@ -835,9 +833,8 @@ static void test_replay_errors(void **state) {
 
 /* Allocation failure at each allocation: history creation, pushes (ring
  * growth), and replays onto a stream whose queue must grow. */
-static size_t nomem_run(size_t fail_at, size_t *nomem) {
-  test_alloc ta = {0};
-  sse_allocator a = test_alloc_hooks(&ta);
+static size_t nomem_run(void *ctx, test_alloc *ta, size_t *nomem) {
+  sse_allocator a = test_alloc_hooks(ta);
   sse_history *h = NULL;
   sse_stream *s;
   uint64_t first, last, first2, last2;
@@ -847,12 +844,12 @@ static size_t nomem_run(size_t fail_at, size_t *nomem) {
   sink_init(&k, SINK_ALL, 0);
   k.budget = 3;
   s = sink_stream(&k, NULL); /* the stream's own allocations: libc */
-  ta.fail_at = fail_at;
+  (void)ctx;
   rc = sse_history_new(&h, 20, 0, &a);
   if (rc == SSE_E_NOMEM) {
     ++*nomem;
     assert_null(h);
-    ta.fail_at = 0;
+    ta->fail_at = 0;
     assert_int_equal(sse_history_new(&h, 20, 0, &a), SSE_OK);
   }
   for (i = 1; i <= 30; i++) {
@@ -870,7 +867,7 @@ static size_t nomem_run(size_t fail_at, size_t *nomem) {
       ++*nomem;
       assert_int_equal(hist_range(h, &first2, &last2), bytes);
       assert_true(first == first2 && last == last2);
-      ta.fail_at = 0;
+      ta->fail_at = 0;
       rc = sse_history_push(h, f, NULL);
     }
     assert_int_equal(rc, SSE_OK);
@@ -881,7 +878,7 @@ static size_t nomem_run(size_t fail_at, size_t *nomem) {
   sse_stream_free(s);
   if (sink_stream_new(&k, &a, &s) == SSE_E_NOMEM) {
     ++*nomem;
-    ta.fail_at = 0;
+    ta->fail_at = 0;
     s = sink_stream(&k, &a);
   }
   pending = sse_stream_get_pending(s);
@@ -890,7 +887,7 @@ static size_t nomem_run(size_t fail_at, size_t *nomem) {
     ++*nomem;
     assert_int_equal(sse_stream_get_pending(s), pending);
     assert_int_equal(sse_stream_get_error(s), SSE_OK);
-    ta.fail_at = 0;
+    ta->fail_at = 0;
     rc = sse_history_replay(h, s, "12", 2, NULL);
   }
   assert_int_equal(rc, SSE_OK);
@@ -906,25 +903,121 @@ static size_t nomem_run(size_t fail_at, size_t *nomem) {
   }
   sse_stream_free(s);
   sse_history_free(h);
-  assert_int_equal(ta.live, 0);
+  assert_int_equal(ta->live, 0);
   sink_free(&k);
-  return ta.calls;
+  return ta->calls;
 }
 
 static void test_nomem_every_allocation(void **state) {
-  size_t n, i, nomem = 0;
   (void)state;
-  n = nomem_run(0, &nomem);
-  assert_int_equal(nomem, 0);
-  assert_true(n >= 4); /* history, ring growths, stream, queue array */
-  for (i = 1; i <= n; i++) {
-    nomem = 0;
-    nomem_run(i, &nomem);
-    assert_int_equal(nomem, 1);
-  }
+  /* history, ring growths, stream, queue array: at least 4 allocations */
+  test_oom_sweep("history", nomem_run, NULL, 4, 0);
 }
 
-int main(void) {
+static void push_x(sse_history *h, const char *id) {
+  sse_message ev = mk_event(NULL, id, "x");
+  sse_frame *f;
+  assert_int_equal(sse_frame_new_message(&f, &ev, NULL), SSE_OK);
+  assert_int_equal(sse_history_push(h, f, NULL), SSE_OK);
+  sse_frame_release(f);
+}
+
+static int replay_id(sse_history *h, sse_stream *s, const char *id) {
+  uint64_t pos = 0;
+  return sse_history_replay(h, s, id, strlen(id), &pos);
+}
+
+static void history_ids_that_look_numeric(void **state) {
+  sse_history *h;
+  sse_stream *s;
+  uint64_t first = 0, last = 0;
+  sink k;
+  int i;
+  (void)state;
+  sink_init(&k, SINK_ALL, 0);
+  s = sink_stream(&k, NULL);
+  assert_int_equal(sse_history_new(&h, 2, 0, NULL), SSE_OK);
+  for (i = 1; i <= 5; i++) {
+    char id[4];
+    snprintf(id, sizeof id, "%d", i);
+    push_x(h, id);
+  }
+  /* 1..3 evicted; only canonical decimals at or below 3 are "evicted" */
+  assert_int_equal(replay_id(h, s, "1"), SSE_E_EVICTED);
+  assert_int_equal(replay_id(h, s, "0"), SSE_E_EVICTED);
+  assert_int_equal(replay_id(h, s, "3"), SSE_E_EVICTED);
+  assert_int_equal(replay_id(h, s, "01"), SSE_E_UNKNOWN_ID);
+  assert_int_equal(replay_id(h, s, "00"), SSE_E_UNKNOWN_ID);
+  assert_int_equal(replay_id(h, s, "6"), SSE_E_UNKNOWN_ID);
+  assert_int_equal(replay_id(h, s, "18446744073709551616"),
+                   SSE_E_UNKNOWN_ID); /* above 2^64 - 1 */
+  assert_int_equal(replay_id(h, s, "000000000000000000001"),
+                   SSE_E_UNKNOWN_ID); /* 21 digits */
+  assert_int_equal(k.wire.len, 0);
+  /* a leading zero ends the numeric mode: evicted ids are unknown now */
+  push_x(h, "007");
+  assert_int_equal(replay_id(h, s, "1"), SSE_E_UNKNOWN_ID);
+  assert_int_equal(replay_id(h, s, "5"), SSE_OK); /* kept: 007 follows */
+  sink_expect_events(&k, "event message|x|007\nresult SSE_OK\n");
+
+  /* optional outputs */
+  assert_int_equal(sse_history_replay_from(h, s, 0, NULL), SSE_E_EVICTED);
+  assert_int_equal(sse_history_replay_from(h, s, 6, NULL), SSE_OK);
+  assert_int_equal(hist_range(h, NULL, &last), hist_range(h, &first, NULL));
+  assert_true(first == 5 && last == 6);
+  sse_history_free(h);
+  sse_stream_free(s);
+  sink_free(&k);
+}
+
+/* A history of ten frames: pushes grow its ring and evict; replays by id
+ * and by position onto idle and busy streams (the busy queue grows),
+ * unknown and evicted ids. */
+static void sc_history(script *sc) {
+  step *p;
+  int i;
+  script_n(sc, HNEW, 0, 10);
+  script_n(sc, NEW, 0, 0);
+  for (i = 0; i < 20; i++) {
+    script_frame(sc, i % 2, script_num(i), i % 3 ? "update" : "another\nupdate");
+    script_slot(sc, PUSH, 0, i % 2);
+    script_slot(sc, SEND, 0, i % 2);
+  }
+  script_slot(sc, RELEASE, 0, 0);
+  script_n(sc, NEW, 1, 0);
+  p = script_add(sc, REPLAY, 1);
+  p->id = "15";
+  script_n(sc, NEW, 2, 1);
+  script_n(sc, BUDGET, 2, 0);
+  script_event(sc, 2, "before", NULL, "the replay");
+  p = script_add(sc, REPLAY, 2);
+  p->id = "12";
+  p = script_add(sc, REPLAY, 1);
+  p->id = "3";
+  p = script_add(sc, REPLAY, 1);
+  p->id = "zzz";
+  script_n(sc, REPLAY_FROM, 1, 18);
+  script_n(sc, REPLAY_FROM, 1, 2);
+  for (i = 20; i < 25; i++) {
+    script_frame(sc, 2, script_num(i), "live");
+    script_slot(sc, PUSH, 0, 2);
+    script_slot(sc, SEND, 1, 2);
+    script_slot(sc, SEND, 2, 2);
+  }
+  script_n(sc, BUDGET, 2, SIZE_MAX);
+  script_add(sc, FLUSH, 2);
+}
+
+static void oom_history(void **state) {
+  script *sc = calloc(1, sizeof *sc);
+  (void)state;
+  assert_non_null(sc);
+  sc_history(sc);
+  script_sweep("history", sc);
+  free(sc);
+}
+
+int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_replay_after_an_id),
       cmocka_unit_test(test_unknown_ids),
@@ -941,6 +1034,9 @@ int main(void) {
       cmocka_unit_test(test_replay_callback),
       cmocka_unit_test(test_replay_errors),
       cmocka_unit_test(test_nomem_every_allocation),
+      cmocka_unit_test(history_ids_that_look_numeric),
+      cmocka_unit_test(oom_history),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  test_filter(argc, argv);
+  return cmocka_run_group_tests(tests, NULL, script_report);
 }

@@ -1,15 +1,18 @@
-/* HTTP helpers: header fields and text, Last-Event-ID and Content-Type
+/* The HTTP helpers (lib/http.c): header fields and text, Last-Event-ID and Content-Type
  * values, hostile ones included. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include <sse.h>
+
+#include "unit.h"
 
 #define H1                                                                     \
   "Content-Type: text/event-stream\r\n"                                        \
@@ -302,7 +305,29 @@ static void test_check_id(void **state) {
   assert_int_equal(sse_http_check_id(NULL, 1, 0), SSE_E_INVALID_ARGUMENT);
 }
 
-int main(void) {
+static void content_type_quoted_controls(void **state) {
+  static const char *const bad[] = {
+      "text/event-stream; a=\"x\x7f\"",   /* DEL */
+      "text/event-stream; a=\"x\\\x7f\"", /* escaped DEL */
+      "text/event-stream; a=\"x\x01\"",
+      "text/event-stream; a=\"x\\",       /* escape at the end */
+  };
+  static const char *const good[] = {
+      "text/event-stream; a=\"x\ty\"", /* a tab is allowed */
+      "text/event-stream; a=\"\\\"\"", /* an escaped quote */
+      "text/event-stream; a=\"\x80\xff\"", /* obs-text */
+  };
+  size_t i;
+  (void)state;
+  for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_int_equal(sse_http_check_content_type(bad[i], strlen(bad[i])),
+                     SSE_E_INVALID_VALUE);
+  for (i = 0; i < sizeof good / sizeof good[0]; i++)
+    assert_int_equal(sse_http_check_content_type(good[i], strlen(good[i])),
+                     SSE_OK);
+}
+
+int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_headers),
       cmocka_unit_test(test_check_id),
@@ -310,6 +335,8 @@ int main(void) {
       cmocka_unit_test(test_last_event_id),
       cmocka_unit_test(test_last_event_id_long),
       cmocka_unit_test(test_content_type),
+      cmocka_unit_test(content_type_quoted_controls),
   };
+  test_filter(argc, argv);
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,14 +1,17 @@
-/* The reconnection policy: every transition, driven by a fake clock (plain
+/* The reconnection policy (lib/reconnect.c): every transition, driven by a fake clock (plain
  * numbers) and fixed jitter seeds. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "support.h"
+#include "unit.h"
 
 #define CT "text/event-stream"
 #define NO_RA SSE_RECONNECT_NO_RETRY_AFTER
@@ -801,7 +804,52 @@ static void test_with_decoder(void **state) {
   sse_reconnect_free(w.r);
 }
 
-int main(void) {
+/* ---- Retry-After dates ------------------------------------------------------- */
+
+static void retry_after_dates_broken_in_each_field(void **state) {
+  static const char *const bad[] = {
+      "Sun; 06 Nov 1994 08:49:37 GMT", "Sun,-06 Nov 1994 08:49:37 GMT",
+      "Sun, 06-Nov 1994 08:49:37 GMT", "Sun, 06 Nov-1994 08:49:37 GMT",
+      "Sun, 06 Nov 1994T08:49:37 GMT", "Sun, 06 Nov 1994 08.49:37 GMT",
+      "Sun, 06 Nov 1994 08:49.37 GMT", "Sun, 06 Nov 1994 08:49:37 GMt",
+      "Sun, 00 Nov 1994 08:49:37 GMT", "Sun, 0x Nov 1994 08:49:37 GMT",
+      "Sun, /6 Nov 1994 08:49:37 GMT", "Sun, 06 Noo 1994 08:49:37 GMT",
+      "Sun, 06 Nov x994 08:49:37 GMT", "Sun, 06 Nov 1/94 08:49:37 GMT",
+      "Sun, 06 Nov 19:4 08:49:37 GMT", "Sun, 06 Nov 199x 08:49:37 GMT",
+      "Sun, 06 Nov 1994 24:49:37 GMT", "Sun, 06 Nov 1994 -8:49:37 GMT",
+      "Sun, 06 Nov 1994 08:60:37 GMT", "Sun, 06 Nov 1994 08:4x:37 GMT",
+      "Sun, 06 Nov 1994 08:49:61 GMT", "Sun, 06 Nov 1994 08:49:3x GMT",
+      "Sun, 31 Apr 1994 08:49:37 GMT", "Mon, 29 Feb 1900 00:00:00 GMT",
+      "Wed, 29 Feb 2023 00:00:00 GMT", "Abc, 06 Nov 1994 08:49:37 GMT",
+  };
+  uint64_t ms = 7;
+  size_t i;
+  (void)state;
+  assert_int_equal(sse_reconnect_parse_retry_after(
+                       "Sun, 06 Nov 1994 08:49:37 GMT", 29, 784111777 - 3,
+                       &ms),
+                   SSE_OK);
+  assert_int_equal(ms, 3000);
+  for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    ms = 7;
+    if (sse_reconnect_parse_retry_after(bad[i], strlen(bad[i]), 784111777,
+                                        &ms) != SSE_E_INVALID_VALUE)
+      fail_msg("accepted %s", bad[i]);
+    assert_int_equal(ms, 7);
+  }
+  /* a leap day of a leap year, and a date of year 0 (long past) */
+  assert_int_equal(sse_reconnect_parse_retry_after(
+                       "Thu, 29 Feb 2024 00:00:00 GMT", 29, 1709164800 - 10,
+                       &ms),
+                   SSE_OK);
+  assert_int_equal(ms, 10000);
+  assert_int_equal(sse_reconnect_parse_retry_after(
+                       "Sat, 01 Jan 0000 00:00:00 GMT", 29, 0, &ms),
+                   SSE_OK);
+  assert_int_equal(ms, 0);
+}
+
+int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_new_defaults),
       cmocka_unit_test(test_null_object),
@@ -831,6 +879,8 @@ int main(void) {
       cmocka_unit_test(test_retry_after_seconds),
       cmocka_unit_test(test_retry_after_dates),
       cmocka_unit_test(test_with_decoder),
+      cmocka_unit_test(retry_after_dates_broken_in_each_field),
   };
+  test_filter(argc, argv);
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,16 +1,20 @@
-/* Scan: the 64-byte line-end masks and the copy-until-line-end kernel agree
- * with a byte-by-byte reference at every length and alignment, in their SIMD
- * and portable forms, and never read or write outside their ranges (inputs
- * end at the end of their heap block, so a sanitizer sees any overrun). */
+/* The line-end scanners (lib/scan.c): the 64-byte line-end masks, find_eol
+ * and the copy-until-line-end kernel agree with a byte-by-byte reference at
+ * every length, alignment and offset and on random input, in their SIMD and
+ * portable forms, and never read or write outside their ranges (inputs end
+ * at the end of their heap block, so a sanitizer sees any overrun). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "internal.h"
+#include "unit.h"
 
 static unsigned next_rand(unsigned long *s) {
   *s = *s * 1103515245u + 12345u;
@@ -117,11 +121,86 @@ static void test_copy_to_eol(void **state) {
   }
 }
 
-int main(void) {
+static void test_find_eol_agrees(void **state) {
+  char buf[300];
+  size_t start, len, pos;
+  (void)state;
+  for (start = 0; start < 16; start++)
+    for (len = 0; len + start <= 200; len++) {
+      memset(buf, 'a', sizeof buf);
+      /* no line end at all */
+      assert_null(sse__find_eol(buf + start, buf + start + len));
+      assert_null(sse__find_eol_portable(buf + start, buf + start + len));
+      /* one line end at every position, both kinds; bytes around it that
+       * look like CR/LF to a sloppy bit trick */
+      for (pos = 0; pos < len; pos += 1 + len / 23) {
+        int k;
+        for (k = 0; k < 2; k++) {
+          const char *want = buf + start + pos;
+          memset(buf, pos % 2 ? '\x8d' : '\x0c', sizeof buf);
+          buf[start + pos] = k ? '\r' : '\n';
+          if (pos + 1 < len)
+            buf[start + pos + 1] = k ? '\n' : '\r';
+          assert_ptr_equal(sse__find_eol(buf + start, buf + start + len), want);
+          assert_ptr_equal(
+              sse__find_eol_portable(buf + start, buf + start + len), want);
+        }
+      }
+    }
+}
+
+
+static void test_find_eol_random(void **state) {
+  unsigned char buf[1024];
+  unsigned long seed = 7;
+  int round;
+  (void)state;
+  for (round = 0; round < 2000; round++) {
+    size_t n = (size_t)(next_rand(&seed) % 1024), i, a, b;
+    for (i = 0; i < n; i++) {
+      int r = next_rand(&seed) % 300;
+      buf[i] = (unsigned char)(r < 2 ? (r ? '\r' : '\n') : r % 256);
+    }
+    a = n ? (size_t)next_rand(&seed) % n : 0;
+    b = a + (n - a ? (size_t)next_rand(&seed) % (n - a + 1) : 0);
+    assert_ptr_equal(sse__find_eol((char *)buf + a, (char *)buf + b),
+                     sse__find_eol_portable((char *)buf + a, (char *)buf + b));
+  }
+}
+
+/* Both line-end scanners against a byte loop, at every offset and
+ * length around their block sizes. */
+static void scanners(void **state) {
+  char buf[200];
+  size_t start, len, pos;
+  (void)state;
+  for (pos = 0; pos < 140; pos += 3) {
+    memset(buf, 'x', sizeof buf);
+    buf[pos] = pos % 2 ? '\r' : '\n';
+    for (start = 0; start < 9; start++) {
+      for (len = 0; start + len <= 150; len++) {
+        const char *p = buf + start, *end = p + len, *want = NULL, *q;
+        for (q = p; q < end; q++)
+          if (*q == '\n' || *q == '\r') {
+            want = q;
+            break;
+          }
+        assert_ptr_equal(sse__find_eol(p, end), want);
+        assert_ptr_equal(sse__find_eol_portable(p, end), want);
+      }
+    }
+  }
+}
+
+int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mask64_agrees),
       cmocka_unit_test(test_find_eol_long),
       cmocka_unit_test(test_copy_to_eol),
+      cmocka_unit_test(test_find_eol_agrees),
+      cmocka_unit_test(test_find_eol_random),
+      cmocka_unit_test(scanners),
   };
+  test_filter(argc, argv);
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

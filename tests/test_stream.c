@@ -1,11 +1,9 @@
-/* The stream object and shared frames, through scripted write callbacks.
- * Every scenario that does not script the transport itself runs under each
- * sink mode (take all, one byte per call, would-block every other call),
- * with the vectored and with the plain callback. */
-#ifdef SSE_TEST_THREADS
-#  define _POSIX_C_SOURCE 200809L
-#  include <pthread.h>
-#endif
+/* The stream object (lib/stream.c) through scripted write callbacks and
+ * the pull interface. Every scenario that does not script the transport
+ * itself runs under each sink mode (take all, one byte per call,
+ * would-block every other call), with the vectored and with the plain
+ * callback (FOR_SINKS). Allocation failure at every allocation of a
+ * scenario, here and through the scripted world of stream_script.h. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,11 +14,8 @@
 
 #include <cmocka.h>
 
-#include "stream_sink.h"
-
-#define FOR_SINKS(mode, plain)                                                 \
-  for (plain = 0; plain < 2; plain++)                                          \
-    for (mode = 0; mode < SINK_MODES; mode++)
+#include "stream_script.h"
+#include "unit.h"
 
 /* Three frames (an event with id, a typed multi-line event, a comment) and
  * what the decoder must make of them. */
@@ -920,237 +915,6 @@ static void test_zero_copy(void **state) {
   sse_frame_release(f);
 }
 
-static void test_frames(void **state) {
-  test_alloc ta = {0};
-  sse_allocator a = test_alloc_hooks(&ta);
-  sse_message ev = mk_event("t", "id-7", "d1\nd2");
-  sse_message noid = mk_event(NULL, NULL, "d");
-  sse_message emptyid = mk_event(NULL, "", "d");
-  sse_frame *f, *g;
-  const char *p;
-  char buf[64];
-  size_t n, m;
-  (void)state;
-#if defined(__GNUC__)
-  assert_int_equal(sse_frame_atomic(), 1); /* gcc and clang builds */
-#endif
-  assert_int_equal(sse_frame_new_message(&f, &ev, &a), SSE_OK);
-  assert_int_equal(ta.live, 1);
-  assert_int_equal(sse_encode_message(buf, sizeof buf, &ev, &n), SSE_OK);
-  p = sse_frame_get_bytes(f, &m);
-  assert_int_equal(m, n);
-  assert_memory_equal(p, buf, n);
-  p = sse_frame_get_id(f, &m);
-  assert_int_equal(m, 4);
-  assert_memory_equal(p, "id-7", 4);
-  assert_ptr_equal(sse_frame_retain(f), f);
-  sse_frame_release(f);
-  assert_int_equal(ta.live, 1);
-  sse_frame_release(f);
-  assert_int_equal(ta.live, 0);
-  /* no id, empty id, comments */
-  assert_int_equal(sse_frame_new_message(&f, &noid, NULL), SSE_OK);
-  assert_null(sse_frame_get_id(f, &m));
-  assert_int_equal(m, 0);
-  sse_frame_release(f);
-  assert_int_equal(sse_frame_new_message(&f, &emptyid, NULL), SSE_OK);
-  assert_non_null(sse_frame_get_id(f, &m));
-  assert_int_equal(m, 0);
-  sse_frame_release(f);
-  assert_int_equal(sse_frame_new_comment(&g, "a\nb", 3, &a), SSE_OK);
-  p = sse_frame_get_bytes(g, &m);
-  assert_int_equal(m, 8);
-  assert_memory_equal(p, ": a\n: b\n", 8);
-  assert_null(sse_frame_get_id(g, &m));
-  /* allocation failure: NOMEM, nothing allocated */
-  ta.fail_at = ta.calls + 1;
-  assert_int_equal(sse_frame_new_message(&f, &ev, &a), SSE_E_NOMEM);
-  assert_null(f);
-  ta.fail_at = ta.calls + 1;
-  assert_int_equal(sse_frame_new_comment(&f, NULL, 0, &a), SSE_E_NOMEM);
-  assert_null(f);
-  ta.fail_at = 0;
-  sse_frame_release(g);
-  assert_int_equal(ta.live, 0);
-}
-
-/* ---------------------------------------------------------------------- */
-/* Broadcast: many frames to 1,000 streams of every kind; every frame is
- * freed at the end; frames are shared, never copied per stream. */
-
-#define NSTREAMS 1000
-#define NFRAMES 200
-
-static void test_broadcast(void **state) {
-  test_alloc ta = {0};
-  sse_allocator a = test_alloc_hooks(&ta);
-  static sink k[NSTREAMS];
-  static sse_stream *s[NSTREAMS];
-  test_log want = {0};
-  size_t i, j, frames_bytes = 0;
-  (void)state;
-  for (i = 0; i < NSTREAMS; i++) {
-    sink_init(&k[i], (int)(i % SINK_MODES), (int)(i / SINK_MODES % 2));
-    if (i % 7 == 0)
-      k[i].budget = 0; /* stalled until the end */
-    s[i] = sink_stream(&k[i], &a);
-    assert_int_equal(sse_stream_set_max_pending(s[i], 64 * 1024), SSE_OK);
-  }
-  for (j = 0; j < NFRAMES; j++) {
-    char id[16], data[64];
-    sse_message ev;
-    sse_frame *f;
-    size_t n;
-    const char *b;
-    snprintf(id, sizeof id, "%zu", j + 1);
-    snprintf(data, sizeof data, "payload %zu\nline two", j);
-    ev = mk_event(j % 3 ? NULL : "tick", id, data);
-    assert_int_equal(sse_frame_new_message(&f, &ev, &a), SSE_OK);
-    b = sse_frame_get_bytes(f, &n);
-    test_log_add(&want, b, n);
-    frames_bytes += sizeof(void *) * 8 + n;
-    for (i = 0; i < NSTREAMS; i++) {
-      if (!s[i])
-        continue;
-      assert_int_equal(sse_stream_send_frame(s[i], f), SSE_OK);
-      if (j % 10 == 9 && k[i].budget)
-        sink_drain(s[i], &k[i]);
-    }
-    sse_frame_release(f); /* the streams hold it now */
-    if (j == NFRAMES / 2)
-      for (i = 5; i < NSTREAMS; i += 11) {
-        sse_stream_free(s[i]); /* dropping queued frames */
-        s[i] = NULL;
-      }
-  }
-  /* shared, not copied: far below one copy per stream */
-  assert_true(ta.peak_bytes <
-              frames_bytes + NSTREAMS * (256 + 256 * sizeof(void *)));
-  printf("broadcast: %d frames to %d streams, peak heap %zu bytes\n", NFRAMES,
-         NSTREAMS, ta.peak_bytes);
-  for (i = 0; i < NSTREAMS; i++) {
-    if (!s[i])
-      continue;
-    k[i].budget = SIZE_MAX;
-    sink_drain(s[i], &k[i]);
-    sink_expect(&k[i], want.p, want.len);
-    assert_int_equal(sse_stream_get_error(s[i]), SSE_OK);
-  }
-  /* every frame was written everywhere: only the streams are left */
-  for (i = 0, j = 0; i < NSTREAMS; i++)
-    j += s[i] != NULL;
-  assert_int_equal(ta.live, j);
-  for (i = 0; i < NSTREAMS; i++) {
-    sse_stream_free(s[i]);
-    sink_free(&k[i]);
-  }
-  assert_int_equal(ta.live, 0);
-  assert_int_equal(ta.live_bytes, 0);
-  test_log_free(&want);
-}
-
-/* ---------------------------------------------------------------------- */
-/* Frames shared by streams on several threads: each thread owns its stream
- * and drops its references while the others do too (reference counts are
- * atomic: run under -fsanitize=thread to see no race). */
-
-#ifdef SSE_TEST_THREADS
-#  define THREADS 4
-#  define TFRAMES 3000
-
-static size_t mt_live;
-static void *mt_malloc(size_t n, void *u) {
-  (void)u;
-  __atomic_add_fetch(&mt_live, 1, __ATOMIC_RELAXED);
-  return malloc(n);
-}
-static void *mt_realloc(void *p, size_t n, void *u) {
-  (void)u;
-  return realloc(p, n);
-}
-static void mt_free(void *p, void *u) {
-  (void)u;
-  if (p)
-    __atomic_sub_fetch(&mt_live, 1, __ATOMIC_RELAXED);
-  free(p);
-}
-
-typedef struct worker {
-  sse_frame **frames;
-  int index;
-  size_t wire;      /* bytes written */
-  size_t want;      /* bytes sent */
-  int failures;
-  int blocked;
-} worker;
-
-static int count_writev(void *user, const sse_iovec *iov, size_t n,
-                        size_t *written) {
-  worker *w = user;
-  size_t i;
-  if (w->blocked)
-    return SSE_E_AGAIN;
-  for (i = 0; i < n; i++)
-    *written += iov[i].len;
-  w->wire += *written;
-  return SSE_OK;
-}
-
-static void *work(void *p) {
-  worker *w = p;
-  sse_stream *s;
-  size_t i, n;
-  w->blocked = w->index % 2; /* half queue everything, then flush */
-  if (sse_stream_new(&s, count_writev, w, NULL) != SSE_OK) {
-    w->failures++;
-    return NULL;
-  }
-  sse_stream_set_max_pending(s, SIZE_MAX);
-  for (i = 0; i < TFRAMES; i++) {
-    sse_frame_get_bytes(w->frames[i], &n);
-    if (sse_stream_send_frame(s, w->frames[i]) != SSE_OK)
-      w->failures++;
-    w->want += n;
-    sse_frame_release(w->frames[i]); /* the reference given to us */
-  }
-  w->blocked = 0;
-  if (sse_stream_flush(s) != SSE_OK)
-    w->failures++;
-  sse_stream_free(s);
-  return NULL;
-}
-
-static void test_frames_across_threads(void **state) {
-  sse_allocator a = {mt_malloc, mt_realloc, mt_free, NULL};
-  static sse_frame *frames[TFRAMES];
-  pthread_t t[THREADS];
-  worker w[THREADS];
-  size_t i;
-  int j;
-  (void)state;
-  for (i = 0; i < TFRAMES; i++) {
-    sse_message ev = mk_event(NULL, "7", "shared across threads");
-    assert_int_equal(sse_frame_new_message(&frames[i], &ev, &a), SSE_OK);
-    for (j = 0; j < THREADS; j++)
-      sse_frame_retain(frames[i]);
-  }
-  for (j = 0; j < THREADS; j++) {
-    memset(&w[j], 0, sizeof w[j]);
-    w[j].frames = frames;
-    w[j].index = j;
-    assert_int_equal(pthread_create(&t[j], NULL, work, &w[j]), 0);
-  }
-  for (i = 0; i < TFRAMES; i++)
-    sse_frame_release(frames[i]); /* while the workers use them */
-  for (j = 0; j < THREADS; j++) {
-    assert_int_equal(pthread_join(t[j], NULL), 0);
-    assert_int_equal(w[j].failures, 0);
-    assert_int_equal(w[j].wire, w[j].want);
-  }
-  assert_int_equal(__atomic_load_n(&mt_live, __ATOMIC_RELAXED), 0);
-}
-#endif
-
 /* ---------------------------------------------------------------------- */
 /* Allocation failure at each allocation of a scenario, failing once (then
  * the operation is retried) or for good (then it is skipped): the failing
@@ -1250,23 +1014,23 @@ static int run_op(int i, sse_stream *s, sink *k, const sse_allocator *a,
 }
 
 /* One run; returns the allocation calls made. *nomem counts NOMEM seen. */
-static size_t scenario(int plain, int mode, size_t fail_at, int forever,
-                       size_t *nomem) {
-  test_alloc ta = {0};
-  sse_allocator a = test_alloc_hooks(&ta);
+/* A run of the scenario (a test_oom_run) with the sink pacing in ctx:
+ * {plain, mode}. */
+static size_t scenario(void *ctx, test_alloc *ta, size_t *nomem) {
+  const int plain = ((const int *)ctx)[0], mode = ((const int *)ctx)[1];
+  const int forever = ta->fail_forever;
+  sse_allocator a = test_alloc_hooks(ta);
   test_log want = {0};
   sse_stream *s = NULL;
   sink k;
   int i, rc;
-  ta.fail_at = fail_at;
-  ta.fail_forever = forever;
   sink_init(&k, mode, plain);
   rc = sink_stream_new(&k, &a, &s);
   if (rc == SSE_E_NOMEM) {
     ++*nomem;
     assert_null(s);
-    assert_int_equal(ta.live, 0);
-    ta.fail_at = 0;
+    assert_int_equal(ta->live, 0);
+    ta->fail_at = 0;
     s = sink_stream(&k, &a);
   }
   assert_int_equal(rc == SSE_OK || rc == SSE_E_NOMEM, 1);
@@ -1291,30 +1055,21 @@ static size_t scenario(int plain, int mode, size_t fail_at, int forever,
   }
   sink_expect(&k, want.p, want.len);
   sse_stream_free(s);
-  assert_int_equal(ta.live, 0);
+  assert_int_equal(ta->live, 0);
   sink_free(&k);
   test_log_free(&want);
-  return ta.calls;
+  return ta->calls;
 }
 
 static void test_nomem_every_allocation(void **state) {
-  int mode, plain, forever;
-  size_t n, i, nomem;
+  int mode, plain;
   (void)state;
   FOR_SINKS(mode, plain) {
-    nomem = 0;
-    n = scenario(plain, mode, 0, 0, &nomem);
-    assert_int_equal(nomem, 0);
-    assert_true(n >= 14); /* stream, frames, queue arrays */
-    for (forever = 0; forever < 2; forever++)
-      for (i = 1; i <= n; i++) {
-        nomem = 0;
-        scenario(plain, mode, i, forever, &nomem);
-        if (!forever)
-          assert_int_equal(nomem, 1);
-        else
-          assert_true(nomem >= 1);
-      }
+    int ctx[2];
+    ctx[0] = plain;
+    ctx[1] = mode;
+    /* stream, frames, queue arrays: at least 14 allocations */
+    test_oom_sweep("stream sends", scenario, ctx, 14, 1);
   }
 }
 
@@ -1651,64 +1406,91 @@ static void test_broadcast_batch(void **state) {
   sse_frame_release(f);
 }
 
-/* ---- errors ------------------------------------------------------------ */
-
-/* Every code has a name and a message; the groups are the documented
- * ranges, and only the "finished" group is fatal. */
-static void test_error_groups(void **state) {
-  static const struct {
-    int code;
-    const char *name;
-    int group; /* 0 ok, 1 recoverable, 2 refused, 3 misuse, 4 finished */
-  } codes[] = {
-      {SSE_OK, "SSE_OK", 0},
-      {SSE_PAUSE, "SSE_PAUSE", 1},
-      {SSE_E_AGAIN, "SSE_E_AGAIN", 1},
-      {SSE_E_NOSPACE, "SSE_E_NOSPACE", 1},
-      {SSE_E_NOMEM, "SSE_E_NOMEM", 1},
-      {SSE_E_INVALID_FIELD, "SSE_E_INVALID_FIELD", 2},
-      {SSE_E_INVALID_VALUE, "SSE_E_INVALID_VALUE", 2},
-      {SSE_E_UNKNOWN_ID, "SSE_E_UNKNOWN_ID", 2},
-      {SSE_E_EVICTED, "SSE_E_EVICTED", 2},
-      {SSE_E_TRUNCATED, "SSE_E_TRUNCATED", 2},
-      {SSE_E_INVALID_ARGUMENT, "SSE_E_INVALID_ARGUMENT", 3},
-      {SSE_E_STATE, "SSE_E_STATE", 3},
-      {SSE_E_BUSY, "SSE_E_BUSY", 3},
-      {SSE_E_LINE_TOO_LONG, "SSE_E_LINE_TOO_LONG", 4},
-      {SSE_E_EVENT_TOO_LARGE, "SSE_E_EVENT_TOO_LARGE", 4},
-      {SSE_E_CALLBACK, "SSE_E_CALLBACK", 4},
-      {SSE_E_WRITE, "SSE_E_WRITE", 4},
-      {SSE_E_OVERFLOW, "SSE_E_OVERFLOW", 4},
-      {SSE_E_CLOSED, "SSE_E_CLOSED", 4},
-  };
-  static const int lo[] = {0, -19, -39, -59, -79}, hi[] = {0, -1, -20, -40,
-                                                           -60};
-  size_t i, j;
-  int c;
+static void cap_zero_restores_the_default(void **state) {
+  static char big[100 * 1024];
+  sse_message ev;
+  sse_stream *s;
+  sink k;
   (void)state;
-  for (i = 0; i < sizeof codes / sizeof codes[0]; i++) {
-    int g = codes[i].group;
-    assert_string_equal(sse_error_name(codes[i].code), codes[i].name);
-    assert_string_not_equal(sse_strerror(codes[i].code), "unknown error");
-    assert_true(codes[i].code >= lo[g] && codes[i].code <= hi[g]);
-    assert_int_equal(sse_is_fatal(codes[i].code) != 0, g == 4);
-    for (j = 0; j < i; j++)
-      assert_int_not_equal(codes[i].code, codes[j].code);
-  }
-  /* any other value is unknown and not fatal */
-  for (c = -100; c <= 5; c++) {
-    for (i = 0; i < sizeof codes / sizeof codes[0]; i++)
-      if (codes[i].code == c)
-        break;
-    if (i < sizeof codes / sizeof codes[0])
-      continue;
-    assert_string_equal(sse_error_name(c), "SSE_E_UNKNOWN");
-    assert_string_equal(sse_strerror(c), "unknown error");
-    assert_int_equal(sse_is_fatal(c), c <= -60 && c >= -79);
-  }
+  memset(big, 'b', sizeof big - 1);
+  ev = mk_event(NULL, NULL, big);
+  sink_init(&k, SINK_ALL, 0);
+  k.budget = 0; /* everything stays pending */
+  s = sink_stream(&k, NULL);
+  assert_int_equal(sse_stream_set_max_pending(s, 1000), SSE_OK);
+  assert_int_equal(sse_stream_set_max_pending(s, 0), SSE_OK);
+  /* 100 KiB fit under the default (1 MiB), ten times over */
+  assert_int_equal(sse_stream_send_message(s, &ev), SSE_OK);
+  assert_true(sse_stream_get_pending(s) > sizeof big);
+  assert_int_equal(sse_stream_set_max_pending(s, 1000), SSE_OK);
+  assert_int_equal(sse_stream_send_comment(s, "x", 1), SSE_E_OVERFLOW);
+  k.budget = SIZE_MAX;
+  sink_drain(s, &k);
+  assert_int_equal(k.wire.len, sizeof big + 6 + 1);
+  sse_stream_free(s);
+  sink_free(&k);
 }
 
-int main(void) {
+/* One stream: preamble, private sends past the inline queue (it grows
+ * twice), a stall, a keep-alive, a big event, the queue grown again after
+ * it was freed, and grown while it wraps around. */
+static void sc_private(script *sc, int plain) {
+  static const char *const words[] = {"zero", "one", "two", "three", "four",
+                                      "five", "six", "seven", "eight"};
+  static char big[3000];
+  step *p;
+  size_t i;
+  memset(big, 'q', sizeof big - 1);
+  script_n(sc, NEW, 0, (uint64_t)plain);
+  script_n(sc, CAP, 0, 16384);
+  p = script_add(sc, OPEN, 0);
+  p->n = 1500;
+  p->slot = 40;
+  script_n(sc, BUDGET, 0, 10);
+  for (i = 0; i < 9; i++)
+    script_event(sc, 0, i % 3 ? NULL : "t", i % 2 ? script_num(i) : NULL, words[i]);
+  p = script_add(sc, COMMENT, 0);
+  p->data = "a\ncomment";
+  script_n(sc, RETRY, 0, 2500);
+  script_n(sc, BUDGET, 0, SIZE_MAX);
+  script_add(sc, FLUSH, 0);
+  script_n(sc, TICK, 0, 0);
+  script_n(sc, TICK, 0, 20000); /* a keep-alive: constant storage */
+  script_event(sc, 0, NULL, NULL, big);
+  script_n(sc, BUDGET, 0, 0);
+  for (i = 0; i < 12; i++) {
+    p = script_add(sc, COMMENT, 0);
+    p->data = words[i % 9];
+  }
+  script_n(sc, BUDGET, 0, SIZE_MAX);
+  script_add(sc, FLUSH, 0);
+  /* a wrapped ring grows: four frames queued, two written, three more */
+  script_n(sc, BUDGET, 0, 0);
+  for (i = 0; i < 4; i++)
+    script_add(sc, COMMENT, 0)->data = "x"; /* ": x\n" */
+  script_n(sc, BUDGET, 0, 8);
+  for (i = 0; i < 8; i++)
+    script_add(sc, FLUSH, 0);
+  script_n(sc, BUDGET, 0, 0);
+  for (i = 0; i < 3; i++)
+    script_add(sc, COMMENT, 0)->data = words[i];
+  script_n(sc, BUDGET, 0, SIZE_MAX);
+  script_add(sc, FLUSH, 0);
+}
+
+static void oom_private_sends(void **state) {
+  script *sc = calloc(1, sizeof *sc);
+  (void)state;
+  assert_non_null(sc);
+  sc_private(sc, 0);
+  script_sweep("private sends, vectored", sc);
+  sc->n = 0;
+  sc_private(sc, 1);
+  script_sweep("private sends, plain", sc);
+  free(sc);
+}
+
+int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_idle_memory),
       cmocka_unit_test(test_sends_reach_the_wire),
@@ -1726,18 +1508,15 @@ int main(void) {
       cmocka_unit_test(test_bad_arguments),
       cmocka_unit_test(test_flush_batches),
       cmocka_unit_test(test_zero_copy),
-      cmocka_unit_test(test_frames),
-      cmocka_unit_test(test_broadcast),
-#ifdef SSE_TEST_THREADS
-      cmocka_unit_test(test_frames_across_threads),
-#endif
       cmocka_unit_test(test_nomem_every_allocation),
       cmocka_unit_test(test_cap_bounds_queue_memory),
       cmocka_unit_test(test_pull_same_bytes_as_push),
       cmocka_unit_test(test_pull_states),
       cmocka_unit_test(test_send_frames),
       cmocka_unit_test(test_broadcast_batch),
-      cmocka_unit_test(test_error_groups),
+      cmocka_unit_test(cap_zero_restores_the_default),
+      cmocka_unit_test(oom_private_sends),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  test_filter(argc, argv);
+  return cmocka_run_group_tests(tests, NULL, script_report);
 }

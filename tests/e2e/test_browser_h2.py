@@ -18,7 +18,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from servers import Server, skip  # noqa: E402
+from harness import Server, report, skip  # noqa: E402
 import test_demo_browser  # noqa: E402
 from test_demo_browser import Browser  # noqa: E402
 from test_examples import make_cert  # noqa: E402
@@ -109,10 +109,7 @@ def main():
         elif sum(1 for n in h1["counts"] if n > 0) != 6:
             failures.append("over HTTP/1.1 %d EventSources got events, not 6"
                             % sum(1 for n in h1["counts"] if n > 0))
-    for f in failures:
-        print("FAIL:", f)
-    print("%s in %.1fs" % ("FAIL" if failures else "ok", time.monotonic() - t0))
-    return 1 if failures else 0
+    return report(failures, t0)
 
 
 if __name__ == "__main__":

@@ -15,22 +15,13 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from servers import Server, request  # noqa: E402
+from harness import Failure, Server, check, request  # noqa: E402
 
 
 
 def fresh_ms(ts):
     """A timestamp in milliseconds since the epoch, within a minute of now."""
     return isinstance(ts, int) and abs(ts - time.time() * 1000) < 60000
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
 
 
 def events(port, count, last_id=None, timeout=10):

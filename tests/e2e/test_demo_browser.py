@@ -24,7 +24,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from servers import Server, skip  # noqa: E402
+from harness import Server, report, skip  # noqa: E402
 
 DEADLINE = 45  # seconds for the whole test
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -159,10 +159,7 @@ def main():
         failures.append("the demo did not notice the browser leaving")
     if status != 0:
         failures.append("sse-demo exited with %s after SIGTERM" % status)
-    for f in failures:
-        print("FAIL:", f)
-    print("%s in %.1fs" % ("FAIL" if failures else "ok", time.monotonic() - t0))
-    return 1 if failures else 0
+    return report(failures, t0)
 
 
 if __name__ == "__main__":

@@ -27,23 +27,9 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from servers import Server, skip  # noqa: E402
+from harness import Failure, Server, check, registry, skip  # noqa: E402
 
-SCENARIOS = {}
-
-
-def scenario(fn):
-    SCENARIOS[fn.__name__] = fn
-    return fn
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
+SCENARIOS, scenario = registry()
 
 
 def make_cert(tmp):

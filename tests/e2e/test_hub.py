@@ -25,24 +25,11 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from servers import Server, read_response, request, skip  # noqa: E402
+from harness import (Failure, Server, check, read_response,  # noqa: E402
+                     registry, request, run_scenarios, skip)
 
 HUB = None
-SCENARIOS = {}
-
-
-def scenario(fn):
-    SCENARIOS[fn.__name__] = fn
-    return fn
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
+SCENARIOS, scenario = registry()
 
 
 def wait_for(pred, timeout, what):
@@ -1160,17 +1147,7 @@ def main(argv):
     if not shutil.which("curl"):
         skip("curl not installed (apt-get install curl)")
     HUB = argv[1]
-    names = argv[2:] or list(SCENARIOS)
-    failed = 0
-    for name in names:
-        t0 = time.monotonic()
-        try:
-            SCENARIOS[name](HUB)
-            print("ok   %s (%.1fs)" % (name, time.monotonic() - t0))
-        except Failure as e:
-            failed += 1
-            print("FAIL %s: %s" % (name, e))
-    return 1 if failed else 0
+    return run_scenarios(SCENARIOS, argv[2:], lambda fn: fn(HUB))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import urllib.request
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from servers import Server, skip  # noqa: E402
+from harness import Server, free_port, report, skip  # noqa: E402
 import test_demo_browser  # noqa: E402
 from test_demo_browser import Browser  # noqa: E402
 
@@ -86,12 +86,6 @@ for (let k = 0; k < %d; k++) {
 READ = """JSON.stringify({open: window.sources.map(s => s.readyState),
   got: window.got,
   proto: performance.getEntriesByType('navigation')[0].nextHopProtocol})"""
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main():
@@ -194,10 +188,7 @@ def main():
         else:
             failures.append("no page state")
         print("page:", json.dumps(state)[:800])
-    for f in failures:
-        print("FAIL:", f)
-    print("%s in %.1fs" % ("FAIL" if failures else "ok", time.monotonic() - t0))
-    return 1 if failures else 0
+    return report(failures, t0)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import sys
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from servers import skip  # noqa: E402
+from harness import skip  # noqa: E402
 
 
 def main():

@@ -21,32 +21,12 @@ import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import check, registry, run_scenarios  # noqa: E402
 from sse_server import SSEServer  # noqa: E402
 
 SSE_CURL = None
 RUN_TIMEOUT = 30  # seconds, per client run
-SCENARIOS = {}
-
-
-def scenario(fn):
-    SCENARIOS[fn.__name__] = fn
-    return fn
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what, run=None):
-    if not cond:
-        if run is not None:
-            what += "\n  exit status: %s\n  stdout:\n%s\n  stderr:\n%s" % (
-                run.returncode, indent(run.stdout), indent(run.stderr))
-        raise Failure(what)
-
-
-def indent(text):
-    return "".join("    " + line + "\n" for line in text.splitlines())
+SCENARIOS, scenario = registry()
 
 
 def run_client(url, *args):
@@ -651,20 +631,7 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     SSE_CURL = argv[1]
-    names = argv[2:] or list(SCENARIOS)
-    failed = 0
-    for name in names:
-        if name not in SCENARIOS:
-            print("unknown scenario %s" % name, file=sys.stderr)
-            return 2
-        t0 = time.monotonic()
-        try:
-            SCENARIOS[name](SSE_CURL)
-            print("ok   %-26s %.2f s" % (name, time.monotonic() - t0))
-        except (Failure, subprocess.TimeoutExpired) as e:
-            failed += 1
-            print("FAIL %-26s %s" % (name, e))
-    return 1 if failed else 0
+    return run_scenarios(SCENARIOS, argv[2:], lambda fn: fn(SSE_CURL))
 
 
 if __name__ == "__main__":

@@ -23,26 +23,11 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True  # keep the source tree clean
+from harness import Failure, check, registry, run_scenarios  # noqa: E402
+
 SSE_MHD = CURL = SSECAT = None
-SCENARIOS = {}
-
-
-
-def scenario(fn):
-    SCENARIOS[fn.__name__] = fn
-    return fn
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what, detail=None):
-    if not cond:
-        if detail is not None:
-            what += "\n" + "".join("    %s\n" % line for line in
-                                   str(detail).splitlines())
-        raise Failure(what)
+SCENARIOS, scenario = registry()
 
 
 class Server:
@@ -418,20 +403,7 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     SSE_MHD, CURL, SSECAT = argv[1:4]
-    names = argv[4:] or list(SCENARIOS)
-    failed = 0
-    for name in names:
-        if name not in SCENARIOS:
-            print("unknown scenario %s" % name, file=sys.stderr)
-            return 2
-        t0 = time.monotonic()
-        try:
-            SCENARIOS[name]()
-            print("ok   %-14s %.2f s" % (name, time.monotonic() - t0))
-        except (Failure, subprocess.TimeoutExpired) as e:
-            failed += 1
-            print("FAIL %-14s %s" % (name, e))
-    return 1 if failed else 0
+    return run_scenarios(SCENARIOS, argv[4:], lambda fn: fn(), width=14)
 
 
 if __name__ == "__main__":

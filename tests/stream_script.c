@@ -1,24 +1,6 @@
-/*
- * Allocation failure in the stream object, shared frames and the replay
- * history, systematically (as tests/test_oom.c does for the decoder): each
- * scenario, a list of steps over up to three streams, four frame slots and a
- * history, is run once with a counting allocator, then failing allocation
- * k = 1, 2, ... until a run makes fewer than k allocations, in two modes:
- *  - fail once: the step that met the failure returns SSE_E_NOMEM and
- *    changed nothing (no byte written or queued, pending, state and history
- *    as before, a failed constructor leaves NULL); retried, it succeeds, and
- *    the whole run (every step's result, every stream's wire) is identical
- *    to the run without failure;
- *  - fail forever: every step that allocates fails with SSE_E_NOMEM, and
- *    only those steps; steps on objects that could not be made are skipped.
- * Always: only documented codes; each stream's wire is exactly the frames
- * whose sends succeeded, in order (expected bytes from the encoder and a
- * model of the history); after the failures stop, every stream that is
- * still open drains and takes one more event, and its whole output decodes
- * cleanly; nothing is live after everything is freed.
- *
- * Each scenario runs under every sink pacing (tests/stream_sink.h).
- */
+/* The scripted stream world of stream_script.h: runs a script's steps,
+ * models what each stream's wire must hold, and sweeps allocation failure
+ * over it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,38 +11,10 @@
 
 #include <cmocka.h>
 
-#include "stream_sink.h"
+#include "stream_script.h"
+#include "unit.h"
 
-#define NS 3     /* streams */
-#define NF 4     /* frame slots */
-#define MAXH 64  /* frames pushed to the history in one scenario */
-#define MAXSTEPS 160
-
-enum what {
-  NEW,        /* stream st, vectored callback (n: 1 for the plain one) */
-  FREE,       /* stream st, dropping what it still queues */
-  EVENT,      /* send type/id/data on st */
-  COMMENT,    /* send data as a comment on st */
-  RETRY,      /* send retry n on st */
-  OPEN,       /* preamble: retry n, padding slot */
-  FRAME,      /* shared event frame into slot (data NULL: a comment of id) */
-  SEND,       /* send_frame(slot) on st */
-  RELEASE,    /* drop the slot's frame */
-  HNEW,       /* history of max_count n */
-  PUSH,       /* push slot */
-  REPLAY,     /* replay after id onto st */
-  REPLAY_FROM,/* replay after position n onto st */
-  FLUSH,
-  TICK,       /* tick st at time n */
-  BUDGET,     /* st's sink accepts n more bytes (SIZE_MAX: all) */
-  CAP         /* set_max_pending(st, n) */
-};
-
-typedef struct step {
-  int what, st, slot;
-  const char *type, *id, *data;
-  uint64_t n;
-} step;
+#define MAXH 64 /* frames pushed to the history in one scenario */
 
 /* A frame as the model knows it: its bytes and id. */
 typedef struct mframe {
@@ -90,12 +44,7 @@ static size_t n_scenarios, n_failure_points, n_runs;
 
 /* ---- scenario building --------------------------------------------------- */
 
-typedef struct script {
-  step s[MAXSTEPS];
-  size_t n;
-} script;
-
-static step *add(script *sc, int what, int st) {
+step *script_add(script *sc, int what, int st) {
   step *p;
   assert_true(sc->n < MAXSTEPS);
   p = &sc->s[sc->n++];
@@ -105,147 +54,37 @@ static step *add(script *sc, int what, int st) {
   return p;
 }
 
-static void add_n(script *sc, int what, int st, uint64_t n) {
-  add(sc, what, st)->n = n;
+void script_n(script *sc, int what, int st, uint64_t n) {
+  script_add(sc, what, st)->n = n;
 }
 
-static void add_event(script *sc, int st, const char *type, const char *id,
-                      const char *data) {
-  step *p = add(sc, EVENT, st);
+void script_event(script *sc, int st, const char *type, const char *id,
+                  const char *data) {
+  step *p = script_add(sc, EVENT, st);
   p->type = type;
   p->id = id;
   p->data = data;
 }
 
-static void add_frame(script *sc, int slot, const char *id,
-                      const char *data) {
-  step *p = add(sc, FRAME, 0);
+void script_frame(script *sc, int slot, const char *id, const char *data) {
+  step *p = script_add(sc, FRAME, 0);
   p->slot = slot;
   p->id = id;
   p->data = data;
 }
 
-static void add_slot(script *sc, int what, int st, int slot) {
-  add(sc, what, st)->slot = slot;
+void script_slot(script *sc, int what, int st, int slot) {
+  script_add(sc, what, st)->slot = slot;
 }
 
-static const char *const nums[] = {"1",  "2",  "3",  "4",  "5",  "6",  "7",
-                                   "8",  "9",  "10", "11", "12", "13", "14",
-                                   "15", "16", "17", "18", "19", "20", "21",
-                                   "22", "23", "24", "25"};
 
-/* One stream: preamble, private sends past the inline queue (it grows
- * twice), a stall, a keep-alive, a big event, the queue grown again after
- * it was freed, and grown while it wraps around. */
-static void sc_private(script *sc, int plain) {
-  static const char *const words[] = {"zero", "one", "two", "three", "four",
-                                      "five", "six", "seven", "eight"};
-  static char big[3000];
-  step *p;
-  size_t i;
-  memset(big, 'q', sizeof big - 1);
-  add_n(sc, NEW, 0, (uint64_t)plain);
-  add_n(sc, CAP, 0, 16384);
-  p = add(sc, OPEN, 0);
-  p->n = 1500;
-  p->slot = 40;
-  add_n(sc, BUDGET, 0, 10);
-  for (i = 0; i < 9; i++)
-    add_event(sc, 0, i % 3 ? NULL : "t", i % 2 ? nums[i] : NULL, words[i]);
-  p = add(sc, COMMENT, 0);
-  p->data = "a\ncomment";
-  add_n(sc, RETRY, 0, 2500);
-  add_n(sc, BUDGET, 0, SIZE_MAX);
-  add(sc, FLUSH, 0);
-  add_n(sc, TICK, 0, 0);
-  add_n(sc, TICK, 0, 20000); /* a keep-alive: constant storage */
-  add_event(sc, 0, NULL, NULL, big);
-  add_n(sc, BUDGET, 0, 0);
-  for (i = 0; i < 12; i++) {
-    p = add(sc, COMMENT, 0);
-    p->data = words[i % 9];
-  }
-  add_n(sc, BUDGET, 0, SIZE_MAX);
-  add(sc, FLUSH, 0);
-  /* a wrapped ring grows: four frames queued, two written, three more */
-  add_n(sc, BUDGET, 0, 0);
-  for (i = 0; i < 4; i++)
-    add(sc, COMMENT, 0)->data = "x"; /* ": x\n" */
-  add_n(sc, BUDGET, 0, 8);
-  for (i = 0; i < 8; i++)
-    add(sc, FLUSH, 0);
-  add_n(sc, BUDGET, 0, 0);
-  for (i = 0; i < 3; i++)
-    add(sc, COMMENT, 0)->data = words[i];
-  add_n(sc, BUDGET, 0, SIZE_MAX);
-  add(sc, FLUSH, 0);
-}
-
-/* Shared frames to three streams (one plain), one stalled so its queue
- * grows; a stream freed with frames queued and made again; slots reused. */
-static void sc_broadcast(script *sc) {
-  int i, j;
-  add_n(sc, NEW, 0, 0);
-  add_n(sc, NEW, 1, 1);
-  add_n(sc, NEW, 2, 0);
-  add_n(sc, BUDGET, 1, 0);
-  for (i = 0; i < 12; i++) {
-    int slot = i % NF;
-    if (i == 5) {
-      add_n(sc, BUDGET, 2, 0);
-    } else if (i == 8) {
-      add(sc, FREE, 2);
-      add_n(sc, NEW, 2, 1);
-    }
-    add_frame(sc, slot, i % 4 == 3 ? "a comment" : nums[i],
-              i % 4 == 3 ? NULL : "shared payload");
-    for (j = 0; j < NS; j++)
-      add_slot(sc, SEND, j, slot);
-    if (i % 2)
-      add_slot(sc, RELEASE, 0, slot);
-  }
-  for (j = 0; j < NS; j++) {
-    add_n(sc, BUDGET, j, SIZE_MAX);
-    add(sc, FLUSH, j);
-  }
-}
-
-/* A history of ten frames: pushes grow its ring and evict; replays by id
- * and by position onto idle and busy streams (the busy queue grows),
- * unknown and evicted ids. */
-static void sc_history(script *sc) {
-  step *p;
-  int i;
-  add_n(sc, HNEW, 0, 10);
-  add_n(sc, NEW, 0, 0);
-  for (i = 0; i < 20; i++) {
-    add_frame(sc, i % 2, nums[i], i % 3 ? "update" : "another\nupdate");
-    add_slot(sc, PUSH, 0, i % 2);
-    add_slot(sc, SEND, 0, i % 2);
-  }
-  add_slot(sc, RELEASE, 0, 0);
-  add_n(sc, NEW, 1, 0);
-  p = add(sc, REPLAY, 1);
-  p->id = "15";
-  add_n(sc, NEW, 2, 1);
-  add_n(sc, BUDGET, 2, 0);
-  add_event(sc, 2, "before", NULL, "the replay");
-  p = add(sc, REPLAY, 2);
-  p->id = "12";
-  p = add(sc, REPLAY, 1);
-  p->id = "3";
-  p = add(sc, REPLAY, 1);
-  p->id = "zzz";
-  add_n(sc, REPLAY_FROM, 1, 18);
-  add_n(sc, REPLAY_FROM, 1, 2);
-  for (i = 20; i < 25; i++) {
-    add_frame(sc, 2, nums[i], "live");
-    add_slot(sc, PUSH, 0, 2);
-    add_slot(sc, SEND, 1, 2);
-    add_slot(sc, SEND, 2, 2);
-  }
-  add_n(sc, BUDGET, 2, SIZE_MAX);
-  add(sc, FLUSH, 2);
+const char *script_num(int i) {
+  static const char *const nums[] = {
+      "1",  "2",  "3",  "4",  "5",  "6",  "7",  "8",  "9",
+      "10", "11", "12", "13", "14", "15", "16", "17", "18",
+      "19", "20", "21", "22", "23", "24", "25"};
+  assert_true(i >= 0 && i < (int)(sizeof nums / sizeof nums[0]));
+  return nums[i];
 }
 
 /* ---- running ---------------------------------------------------------------- */
@@ -521,26 +360,22 @@ static void world_free(world *w) {
   test_log_free(&w->log);
 }
 
-/* Runs the script; returns the allocations made. */
-static size_t run(const script *sc, int mode, size_t fail_at, int forever,
-                  test_log *log, test_log *wires, size_t *nomem) {
-  test_alloc ta;
+/* Runs the script allocating through ta; returns the allocations made. */
+static size_t run(const script *sc, int mode, test_alloc *ta, test_log *log,
+                  test_log *wires, size_t *nomem) {
   world *w = calloc(1, sizeof *w);
   size_t i, made;
   int j;
   assert_non_null(w);
-  memset(&ta, 0, sizeof ta);
-  ta.fail_at = fail_at;
-  ta.fail_forever = forever;
-  w->ta = &ta;
-  w->a = test_alloc_hooks(&ta);
+  w->ta = ta;
+  w->a = test_alloc_hooks(ta);
   w->mode = mode;
-  w->forever = forever;
+  w->forever = ta->fail_forever;
   for (j = 0; j < NS; j++)
     sink_init(&w->k[j], mode, 0);
   for (i = 0; i < sc->n; i++)
     run_step(w, i, &sc->s[i]);
-  made = ta.calls; /* the steps' allocations, not the final checks' */
+  made = ta->calls; /* the steps' allocations, not the final checks' */
   for (j = 0; j < NS; j++)
     if (wires && w->s[j])
       test_log_add(&wires[j], w->want[j].p, w->want[j].len);
@@ -553,90 +388,63 @@ static size_t run(const script *sc, int mode, size_t fail_at, int forever,
   return made;
 }
 
-static void sweep(const char *name, const script *sc) {
+typedef struct sweep_ctx {
+  const script *sc;
   int mode;
+  size_t calls;                   /* allocations without failure */
+  test_log want, want_wire[NS];   /* the run without failure */
+} sweep_ctx;
+
+/* A test_oom_run: the run without failure is recorded; a run failing once
+ * must retry the failed step and end exactly as it (every step's result,
+ * every wire). */
+static size_t sweep_run(void *ctx, test_alloc *ta, size_t *nomem) {
+  sweep_ctx *c = ctx;
+  test_log got = {0}, wire[NS] = {{0}};
+  size_t made, fail_at = ta->fail_at; /* the run resets ta->fail_at */
+  int j;
+  if (!ta->fail_at)
+    return c->calls = run(c->sc, c->mode, ta, &c->want, c->want_wire, nomem);
+  if (ta->fail_forever)
+    return run(c->sc, c->mode, ta, NULL, NULL, nomem);
+  made = run(c->sc, c->mode, ta, &got, wire, nomem);
+  if (fail_at <= c->calls)
+    assert_true(made > c->calls); /* the step retried */
+  assert_string_equal(got.p, c->want.p);
+  for (j = 0; j < NS; j++) {
+    assert_int_equal(wire[j].len, c->want_wire[j].len);
+    if (wire[j].len)
+      assert_memory_equal(wire[j].p, c->want_wire[j].p, wire[j].len);
+    test_log_free(&wire[j]);
+  }
+  test_log_free(&got);
+  return made;
+}
+
+void script_sweep(const char *name, const script *sc) {
+  int mode, j;
   for (mode = 0; mode < SINK_MODES; mode++) {
-    test_log want = {0}, want_wire[NS] = {{0}};
-    size_t calls, k, nomem = 0;
-    int j;
-    calls = run(sc, mode, 0, 0, &want, want_wire, &nomem);
-    assert_int_equal(nomem, 0);
-    assert_true(calls >= 4);
+    sweep_ctx c;
+    char what[160];
+    size_t calls;
+    memset(&c, 0, sizeof c);
+    c.sc = sc;
+    c.mode = mode;
+    snprintf(what, sizeof what, "%s, mode %d", name, mode);
+    calls = test_oom_sweep(what, sweep_run, &c, 4, 1);
     n_scenarios++;
-    for (k = 1; k <= calls + 1; k++) {
-      test_log got = {0}, wire[NS] = {{0}};
-      size_t made;
-      made = run(sc, mode, k, 0, &got, wire, &nomem);
-      if (k <= calls) {
-        if (nomem != 1)
-          fail_msg("%s, mode %d: failing allocation %zu once gave %zu "
-                   "SSE_E_NOMEM",
-                   name, mode, k, nomem);
-        assert_true(made > calls); /* the step retried */
-      }
-      assert_string_equal(got.p, want.p);
-      for (j = 0; j < NS; j++) {
-        assert_int_equal(wire[j].len, want_wire[j].len);
-        if (wire[j].len)
-          assert_memory_equal(wire[j].p, want_wire[j].p, wire[j].len);
-        test_log_free(&wire[j]);
-      }
-      test_log_free(&got);
-      run(sc, mode, k, 1, NULL, NULL, &nomem);
-      if (k <= calls)
-        assert_true(nomem >= 1);
-      n_runs += 2;
-      n_failure_points += k <= calls;
-    }
+    n_runs += 2 * (calls + 1);
+    n_failure_points += calls;
     for (j = 0; j < NS; j++)
-      test_log_free(&want_wire[j]);
-    test_log_free(&want);
+      test_log_free(&c.want_wire[j]);
+    test_log_free(&c.want);
   }
 }
 
-static void oom_private_sends(void **state) {
-  script *sc = calloc(1, sizeof *sc);
-  (void)state;
-  assert_non_null(sc);
-  sc_private(sc, 0);
-  sweep("private sends, vectored", sc);
-  sc->n = 0;
-  sc_private(sc, 1);
-  sweep("private sends, plain", sc);
-  free(sc);
-}
-
-static void oom_broadcast(void **state) {
-  script *sc = calloc(1, sizeof *sc);
-  (void)state;
-  assert_non_null(sc);
-  sc_broadcast(sc);
-  sweep("broadcast", sc);
-  free(sc);
-}
-
-static void oom_history(void **state) {
-  script *sc = calloc(1, sizeof *sc);
-  (void)state;
-  assert_non_null(sc);
-  sc_history(sc);
-  sweep("history", sc);
-  free(sc);
-}
-
-static int report(void **state) {
+int script_report(void **state) {
   (void)state;
   printf("stream oom: %zu scenario runs, %zu failure points, %zu runs (once "
          "+ forever), 0 leaks\n",
          n_scenarios, n_failure_points, n_runs);
   return 0;
-}
-
-int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(oom_private_sends),
-      cmocka_unit_test(oom_broadcast),
-      cmocka_unit_test(oom_history),
-  };
-  return cmocka_run_group_tests(tests, NULL, report);
 }

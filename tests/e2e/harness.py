@@ -1,4 +1,7 @@
-"""Starts sse-demo or sse-hub for an end-to-end test (standard library only).
+"""What the end-to-end tests share (standard library only): skipping, checks
+and failures, the scenario registry and runner, a free port, the closing
+report of the browser tests, and Server, which starts sse-demo, sse-hub or
+an example for a test.
 
 Each server binds 127.0.0.1 on an ephemeral port (--port 0) and prints
 "...listening on http://127.0.0.1:PORT/..." as its first line; Server reads
@@ -27,6 +30,75 @@ def skip(why):
         sys.exit(1)
     print("SKIP: " + why)
     sys.exit(SKIP)
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what, detail=None):
+    """Raises Failure(what) unless cond. detail, when given, is appended:
+    a finished process as its exit status, stdout and stderr; anything else
+    as its text, indented."""
+    if not cond:
+        if detail is not None and hasattr(detail, "returncode"):
+            what += "\n  exit status: %s\n  stdout:\n%s\n  stderr:\n%s" % (
+                detail.returncode, indent(detail.stdout), indent(detail.stderr))
+        elif detail is not None:
+            what += "\n" + "".join("    %s\n" % line for line in
+                                   str(detail).splitlines())
+        raise Failure(what)
+
+
+def indent(text):
+    return "".join("    " + line + "\n" for line in text.splitlines())
+
+
+def registry():
+    """A scenario table and its decorator: SCENARIOS, scenario = registry();
+    @scenario registers a function under its name (listed by --list, one
+    CTest test each)."""
+    table = {}
+
+    def scenario(fn):
+        table[fn.__name__] = fn
+        return fn
+    return table, scenario
+
+
+def run_scenarios(scenarios, names, call, width=26):
+    """Runs the named scenarios (all when names is empty) through call(fn);
+    prints ok or FAIL with the time of each. Returns the exit status: 0, 1
+    when one failed, 2 for an unknown name."""
+    failed = 0
+    for name in names or list(scenarios):
+        if name not in scenarios:
+            print("unknown scenario %s" % name, file=sys.stderr)
+            return 2
+        t0 = time.monotonic()
+        try:
+            call(scenarios[name])
+            print("ok   %-*s %.2f s" % (width, name, time.monotonic() - t0))
+        except (Failure, subprocess.TimeoutExpired) as e:
+            failed += 1
+            print("FAIL %-*s %s" % (width, name, e))
+    return 1 if failed else 0
+
+
+def free_port():
+    """A port of 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def report(failures, t0):
+    """Prints each failure and the verdict with the time since t0; returns
+    the exit status."""
+    for f in failures:
+        print("FAIL:", f)
+    print("%s in %.1fs" % ("FAIL" if failures else "ok", time.monotonic() - t0))
+    return 1 if failures else 0
 
 
 class Server:
