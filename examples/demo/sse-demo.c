@@ -402,7 +402,7 @@ int main(int argc, char **argv) {
   srv.interval_ms = 3000;
   srv.message = "Hello from the server!";
   srv.max_pending = SSE_DEFAULT_MAX_PENDING;
-  for (i = 1; i < argc; i++) {
+  for (i = 1; i < argc; i += 2) { /* options come as pairs: --name value */
     const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       fputs(usage, stdout);
@@ -422,7 +422,6 @@ int main(int argc, char **argv) {
       fprintf(stderr, "sse-demo: bad or incomplete option: %s\n%s", a, usage);
       return 2;
     }
-    i++;
   }
   for (i = 0; srv.message[i]; i++) /* JSON-safe: no control characters */
     if ((unsigned char)srv.message[i] < 0x20) {
