@@ -539,6 +539,9 @@ int main(int argc, char **argv) {
   act.sa_handler = on_signal;
   sigaction(SIGTERM, &act, NULL);
   sigaction(SIGINT, &act, NULL);
+  /* OpenSSL writes with write(2): a client that left must give EPIPE, not a
+   * SIGPIPE that kills the server (browsers close speculative connections). */
+  signal(SIGPIPE, SIG_IGN);
   sigemptyset(&block);
   sigaddset(&block, SIGTERM);
   sigaddset(&block, SIGINT);

@@ -50,21 +50,33 @@ def twelve(exe, url, profile, want_all):
         page = next(t for t in targets if t["type"] == "page")
         session = browser.call("Target.attachToTarget", {
             "targetId": page["targetId"], "flatten": True})["sessionId"]
-        deadline = time.monotonic() + 20
+        def evaluate(expression):
+            """The value of expression in the page, or None while the page
+            has no execution context yet (it is still loading)."""
+            try:
+                res = browser.call("Runtime.evaluate", {
+                    "expression": expression, "returnByValue": True}, session)
+            except RuntimeError as e:
+                if "execution context" in str(e):
+                    return None
+                raise
+            return res["result"].get("value")
+
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # the page and its script loaded
-            res = browser.call("Runtime.evaluate", {
-                "expression": "typeof source", "returnByValue": True}, session)
-            if res["result"].get("value") == "object":
+            if evaluate("typeof source") == "object":
                 break
             time.sleep(0.1)
-        browser.call("Runtime.evaluate", {"expression": OPEN_12,
-                                          "returnByValue": True}, session)
-        deadline = time.monotonic() + 15
+        while evaluate(OPEN_12) is None and time.monotonic() < deadline:
+            time.sleep(0.1)  # no context: the script did not run; again
+        deadline = time.monotonic() + 30
         settled = None
         while time.monotonic() < deadline:
-            res = browser.call("Runtime.evaluate", {
-                "expression": STATE, "returnByValue": True}, session)
-            state = json.loads(res["result"]["value"])
+            value = evaluate(STATE)
+            state = json.loads(value) if value else None
+            if not state or not isinstance(state.get("counts"), list):
+                time.sleep(0.2)  # not opened yet
+                continue
             live = sum(1 for n in state["counts"] if n >= 2)
             if want_all and live == 12:
                 break
@@ -94,7 +106,11 @@ def main():
                     "--interval-ms", "200") as srv:
             url = "https://127.0.0.1:%d/" % srv.port
             h2 = twelve(exe, url, os.path.join(tmp, "p1"), True)
+            if not srv.alive():  # e.g. killed by a SIGPIPE from TLS
+                failures.append("sse-h2 died: %r" % srv.proc.poll())
             srv.stop()
+            if not h2 or sum(1 for n in h2.get("counts") or [] if n >= 2) != 12:
+                print("sse-h2's log:\n" + srv.stderr)
         print("HTTP/2:", json.dumps(h2))
         if not h2 or h2["protocol"] != "h2":
             failures.append("the page did not come over h2: %r" % h2)
