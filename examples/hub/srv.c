@@ -52,9 +52,11 @@
 #define DEFAULT_STALL_MS 30000
 #define DEFAULT_IN_FLIGHT ((size_t)16 << 20)
 
-enum { ST_REQUEST, ST_RESPONSE, ST_STREAM, ST_LINGER };
-/* Waiting lists, one per timeout: each is in deadline order. */
-enum { Q_REQUEST, Q_IDLE, Q_LINGER, Q_COUNT, Q_NONE = Q_COUNT };
+enum { ST_REQUEST, ST_RESPONSE, ST_STREAM, ST_LINGER, ST_DEFER };
+/* Waiting lists, one per timeout: each is in deadline order. Q_DEFER:
+ * requests whose answer was deferred (srv_defer), given request_timeout_ms
+ * more to get it. */
+enum { Q_REQUEST, Q_IDLE, Q_LINGER, Q_DEFER, Q_COUNT, Q_NONE = Q_COUNT };
 enum {
   F_KEEP = 1u << 0,     /* keep the connection after this response */
   F_HEAD = 1u << 1,     /* the current request is a HEAD */
@@ -94,7 +96,17 @@ struct srv_conn {
   const uint64_t *keys; /* a subscriber's topic keys: &key0 or heap */
   uint64_t key0;
   uint32_t nkeys;
+  srv_conn **defer; /* a deferred request's handle, NULLed at close */
+  srv_conn *cork_next; /* a stream subscribed outside on_request */
 };
+
+/* A descriptor the application watches (srv_io_add). */
+typedef struct watch {
+  int fd;
+  unsigned events; /* SRV_IO_READ | SRV_IO_WRITE */
+  srv_io_fn fn;    /* NULL: a free slot */
+  void *user;
+} watch;
 
 /* A broadcast frame in the fan-out ring, with its keys. */
 typedef struct slot {
@@ -129,6 +141,8 @@ struct srv {
   int stop, stopping;
   uint64_t now, timer, sweep_ms, sweep_at, accept_at, stop_at;
   uint64_t deliveries, writes;
+  watch io[SRV_MAX_IO];
+  srv_conn *corked; /* streams to uncork when the turn ends */
 };
 
 uint64_t srv_now(void) {
@@ -202,6 +216,10 @@ static void conn_close(srv_conn *c, int abort) {
     sub_del(c);
   }
   q_del(c);
+  if (c->defer) {
+    *c->defer = NULL;
+    c->defer = NULL;
+  }
   if (abort) {
     struct linger lg = {1, 0};
     setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -369,6 +387,32 @@ static const char *reason(int status) {
   }
 }
 
+/* A deferred request (srv_defer) is being answered: back to ST_REQUEST,
+ * unanswered. Returns 1 when c was deferred. */
+static int undefer(srv_conn *c) {
+  if (c->state != ST_DEFER || (c->flags & F_CLOSED))
+    return 0;
+  q_del(c);
+  if (c->defer)
+    *c->defer = NULL;
+  c->defer = NULL;
+  c->state = ST_REQUEST;
+  c->flags &= (uint16_t)~F_ANSWERED;
+  return 1;
+}
+
+int srv_defer(srv_conn *c, srv_conn **handle) {
+  if ((c->flags & (F_CLOSED | F_ANSWERED)) || c->state != ST_REQUEST ||
+      !handle)
+    return -1;
+  c->flags |= F_ANSWERED;
+  c->state = ST_DEFER;
+  c->defer = handle;
+  *handle = c;
+  q_add(c, Q_DEFER);
+  return 0;
+}
+
 static void respond(srv_conn *c, int status, const char *extra,
                     const char *ctype, const char *body, size_t len,
                     int close_after) {
@@ -376,7 +420,7 @@ static void respond(srv_conn *c, int status, const char *extra,
   struct iovec v[2];
   size_t total;
   ssize_t r;
-  int n;
+  int n, deferred = undefer(c);
   if ((c->flags & (F_CLOSED | F_ANSWERED)) || c->state != ST_REQUEST)
     return;
   c->flags |= F_ANSWERED;
@@ -412,7 +456,7 @@ static void respond(srv_conn *c, int status, const char *extra,
     r = 0;
   c->srv->counters.bytes_written += (uint64_t)r;
   if ((size_t)r == total) {
-    response_done(c, 0);
+    response_done(c, deferred); /* deferred: no process() below resumes */
     return;
   }
   /* The socket is full (rare: a client that does not read its responses):
@@ -477,7 +521,7 @@ static int head_with(srv_conn *c, const char *extra) {
 sse_stream *srv_subscribe_ex(srv_conn *c, const srv_sub_opts *o) {
   srv *s = c->srv;
   sse_stream *st = NULL;
-  int half;
+  int half, deferred = undefer(c);
   if ((c->flags & (F_CLOSED | F_ANSWERED)) || c->state != ST_REQUEST)
     return NULL;
   if (o && o->nkeys > SRV_MAX_KEYS) {
@@ -533,6 +577,10 @@ sse_stream *srv_subscribe_ex(srv_conn *c, const srv_sub_opts *o) {
   c->sub = (uint32_t)s->nsubs;
   c->pos = s->seq; /* frames broadcast from now on */
   s->subs[s->nsubs++] = c;
+  if (deferred) { /* no dispatch() follows: uncork when the turn ends */
+    c->cork_next = s->corked;
+    s->corked = c;
+  }
   return st;
 fail:
   sse_stream_free(st);
@@ -998,7 +1046,8 @@ static void process(srv_conn *c, char *buf, size_t len) {
   }
   if (c->flags & F_CLOSED)
     return;
-  if (c->state == ST_REQUEST || c->state == ST_RESPONSE) {
+  if (c->state == ST_REQUEST || c->state == ST_RESPONSE ||
+      c->state == ST_DEFER) { /* pipelined requests wait their turn */
     keep(c, buf + off, len - off);
     if (c->state == ST_REQUEST && !c->in_len && c->queue != Q_IDLE) {
       c->flags &= (uint16_t)~F_STARTED;
@@ -1140,11 +1189,93 @@ static void accept_some(srv *s, int *lfd) {
   }
 }
 
+/* Streams subscribed from a deferred request: their head, preamble and
+ * replay leave now, in one writev. */
+static void uncork(srv *s) {
+  while (s->corked) {
+    srv_conn *c = s->corked;
+    s->corked = c->cork_next;
+    c->cork_next = NULL;
+    c->flags &= (uint16_t)~F_CORKED;
+    if (!(c->flags & F_CLOSED))
+      stream_push(c);
+  }
+}
+
+/* An event on a watched descriptor: 1 when p is one (handled). */
+static int io_event(srv *s, void *p, uint32_t ev) {
+  unsigned k, what = 0;
+  for (k = 0; k < SRV_MAX_IO; k++)
+    if (p == &s->io[k])
+      break;
+  if (k == SRV_MAX_IO)
+    return 0;
+  if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+    what |= SRV_IO_READ;
+  if (ev & (EPOLLOUT | EPOLLERR))
+    what |= SRV_IO_WRITE;
+  what &= s->io[k].events;
+  if (s->io[k].fn && what)
+    s->io[k].fn(s->io[k].user, what);
+  return 1;
+}
+
+int srv_io_add(srv *s, int fd, srv_io_fn fn, void *user) {
+  struct epoll_event ev;
+  int k;
+  if (fd < 0 || !fn)
+    return -1;
+  for (k = 0; k < SRV_MAX_IO && s->io[k].fn; k++)
+    ;
+  if (k == SRV_MAX_IO)
+    return -1;
+  memset(&ev, 0, sizeof ev);
+  ev.data.ptr = &s->io[k];
+  if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+    return -1;
+  s->io[k].fd = fd;
+  s->io[k].events = 0;
+  s->io[k].fn = fn;
+  s->io[k].user = user;
+  return k;
+}
+
+int srv_io_set(srv *s, int id, unsigned events) {
+  struct epoll_event ev;
+  if (id < 0 || id >= SRV_MAX_IO || !s->io[id].fn)
+    return -1;
+  if (s->io[id].events == events)
+    return 0;
+  memset(&ev, 0, sizeof ev);
+  ev.events = ((events & SRV_IO_READ) ? EPOLLIN | EPOLLRDHUP : 0u) |
+              ((events & SRV_IO_WRITE) ? EPOLLOUT : 0u);
+  ev.data.ptr = &s->io[id];
+  if (epoll_ctl(s->ep, EPOLL_CTL_MOD, s->io[id].fd, &ev) < 0)
+    return -1;
+  s->io[id].events = events;
+  return 0;
+}
+
+void srv_io_del(srv *s, int id) {
+  if (id < 0 || id >= SRV_MAX_IO || !s->io[id].fn)
+    return;
+  epoll_ctl(s->ep, EPOLL_CTL_DEL, s->io[id].fd, NULL);
+  s->io[id].fn = NULL;
+  s->io[id].events = 0;
+  s->io[id].fd = -1;
+}
+
 static void expire(srv *s) {
   unsigned q;
   for (q = 0; q < Q_COUNT; q++) {
     srv_conn *c;
     while ((c = s->q[q].head) != NULL && c->deadline <= s->now) {
+      if (q == Q_DEFER) { /* the application did not answer in time */
+        srv_error(c, 503);
+        if (c->queue == Q_DEFER)
+          conn_close(c, 1);
+        continue;
+      }
       if (q == Q_REQUEST && c->state == ST_REQUEST) {
         static const char t[] = "HTTP/1.1 408 Request Timeout\r\n"
                                 "Content-Length: 0\r\nConnection: close\r\n\r\n";
@@ -1240,7 +1371,7 @@ int srv_run(srv *s) {
             s->stop = 1; /* SIGINT, SIGTERM, SIGQUIT */
           }
         }
-      } else {
+      } else if (!io_event(s, p, ev[i].events)) {
         on_conn_event(p, ev[i].events);
       }
     }
@@ -1267,6 +1398,7 @@ int srv_run(srv *s) {
           s->cfg.on_timer(s->cfg.user, s->now);
       }
     }
+    uncork(s);
     walk(s, WALK_STEP);
     if (s->stop && !s->stopping)
       begin_shutdown(s);
@@ -1416,6 +1548,7 @@ int srv_new(srv **out, const srv_config *cfg, const char *prog) {
   s->q_ms[Q_REQUEST] = s->cfg.request_timeout_ms;
   s->q_ms[Q_IDLE] = s->cfg.idle_timeout_ms;
   s->q_ms[Q_LINGER] = LINGER_MS;
+  s->q_ms[Q_DEFER] = s->cfg.request_timeout_ms;
   s->scratch_cap = s->cfg.max_head + s->cfg.max_body;
   if (s->scratch_cap < 16384)
     s->scratch_cap = 16384;

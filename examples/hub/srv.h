@@ -199,6 +199,37 @@ typedef struct srv_sub_opts {
  * is over SRV_MAX_KEYS (500 answered). */
 sse_stream *srv_subscribe_ex(srv_conn *c, const srv_sub_opts *o);
 
+/* Defers the answer to the current request (called from on_request, e.g.
+ * while another server is asked): sets *handle to c. Answer it later, from
+ * any callback of this loop, with exactly one srv_respond(),
+ * srv_respond_close(), srv_error(), srv_subscribe() or srv_subscribe_ex()
+ * on *handle. Until then the connection reads no further request. When it
+ * closes first (the client left, shutdown) the server sets *handle to NULL,
+ * so *handle must stay at its address until answered or NULL; answering
+ * also stops the server from writing it. Unanswered after
+ * request_timeout_ms, the request gets 503 and the connection is closed.
+ * A stream subscribed this way is sent its head, preamble and whatever you
+ * queued at the end of the loop turn, in one writev. Returns 0, or -1 when
+ * the request was already answered (or handle is NULL). */
+int srv_defer(srv_conn *c, srv_conn **handle);
+
+/* Descriptors the application watches in the server's loop (e.g. a client
+ * connection to another server), at most SRV_MAX_IO at a time. Level
+ * triggered: fn is called after each epoll_wait while the descriptor is
+ * ready for what was asked with srv_io_set (SRV_IO_READ: readable, closed
+ * or in error; SRV_IO_WRITE: writable or in error), with what is ready. */
+#define SRV_MAX_IO 4
+enum { SRV_IO_READ = 1, SRV_IO_WRITE = 2 };
+typedef void (*srv_io_fn)(void *user, unsigned events);
+/* Watches fd for nothing yet. Returns its id (>= 0), or -1 (all SRV_MAX_IO
+ * in use, or epoll failed). */
+int srv_io_add(srv *s, int fd, srv_io_fn fn, void *user);
+/* What id waits for (SRV_IO_READ | SRV_IO_WRITE, or 0). Returns 0 or -1. */
+int srv_io_set(srv *s, int id, unsigned events);
+/* Stops watching id (call before closing its descriptor); fn is not called
+ * for it again, even in the current turn. -1 is ignored. */
+void srv_io_del(srv *s, int id);
+
 /* Closes a subscriber's connection (e.g. after a failed send); on_close is
  * called. The stream must not be used afterwards. */
 void srv_drop(srv_conn *c);
