@@ -1731,15 +1731,36 @@ static void subscribe(hub *h, srv_conn *c, const srv_request *req) {
     srv_drop(c);
 }
 
+/* --redis counters: connections up (0-2), resumes read from Redis,
+ * publishes Redis acknowledged, requests refused for Redis (503). */
+static void redis_counters(const hub *h, uint64_t v[4]) {
+  v[0] = v[1] = v[2] = v[3] = 0;
+#ifdef HUB_HAVE_REDIS
+  if (h->redis) {
+    v[0] = (uint64_t)h->redis->cmd.up + (uint64_t)h->redis->rd.up;
+    v[1] = h->redis->replays;
+    v[2] = h->redis->published;
+    v[3] = h->redis->failed;
+  }
+#else
+  (void)h;
+#endif
+}
+
 static void stats(hub *h, srv_conn *c) {
-  char body[512];
+  char body[640];
+  uint64_t rv[4];
   const srv_counters *k = srv_get_counters(h->srv);
-  int n = snprintf(
+  int n;
+  redis_counters(h, rv);
+  n = snprintf(
       body, sizeof body,
       "{\"subscribers\":%zu,\"events\":%llu,\"deliveries\":%llu,"
       "\"writes\":%llu,\"cut\":%llu,\"cut_overflow\":%llu,"
       "\"cut_stall\":%llu,\"cut_error\":%llu,\"resyncs\":%llu,"
-      "\"history\":%zu,\"history_bytes\":%zu,\"bytes_written\":%llu}\n",
+      "\"history\":%zu,\"history_bytes\":%zu,\"bytes_written\":%llu,"
+      "\"redis_up\":%llu,\"redis_replays\":%llu,\"redis_published\":%llu,"
+      "\"redis_refused\":%llu}\n",
       srv_subscribers(h->srv), (unsigned long long)h->events,
       (unsigned long long)srv_delivery_count(h->srv),
       (unsigned long long)srv_write_count(h->srv),
@@ -1748,7 +1769,9 @@ static void stats(hub *h, srv_conn *c) {
       (unsigned long long)k->cut[SRV_CUT_STALL],
       (unsigned long long)k->cut[SRV_CUT_ERROR],
       (unsigned long long)h->resyncs, h->count, h->bytes,
-      (unsigned long long)k->bytes_written);
+      (unsigned long long)k->bytes_written, (unsigned long long)rv[0],
+      (unsigned long long)rv[1], (unsigned long long)rv[2],
+      (unsigned long long)rv[3]);
   srv_respond(c, 200, NULL, "application/json", body, (size_t)n);
 }
 
@@ -1803,6 +1826,20 @@ static void metrics(hub *h, srv_conn *c) {
              "Events kept for replay.", "", h->count);
   n = metric(b, cap, n, "sse_hub_history_bytes", "gauge",
              "Bytes of the events kept for replay.", "", h->bytes);
+  if (h->redis) {
+    uint64_t rv[4];
+    redis_counters(h, rv);
+    n = metric(b, cap, n, "sse_hub_redis_connections_up", "gauge",
+               "Redis connections up (of 2).", "", rv[0]);
+    n = metric(b, cap, n, "sse_hub_redis_replays_total", "counter",
+               "Resumes read from Redis (older than the local history).",
+               "", rv[1]);
+    n = metric(b, cap, n, "sse_hub_redis_published_total", "counter",
+               "Events this node appended to the stream.", "", rv[2]);
+    n = metric(b, cap, n, "sse_hub_redis_refused_total", "counter",
+               "Requests answered 503 because Redis could not answer.", "",
+               rv[3]);
+  }
   if (n >= cap) {
     srv_error(c, 500);
     return;
