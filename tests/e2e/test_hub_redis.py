@@ -127,14 +127,22 @@ class Nodes:
             wait_for(lambda: node_up(node), 10, "the nodes' Redis connections")
 
     def close(self):
+        bad = []
         for node in self.nodes:
-            node.stop()
+            killed = node.proc.poll() == -signal.SIGKILL
+            rc = node.stop()
+            if not killed and (rc != 0 or "runtime error" in node.stderr or
+                               "Sanitizer" in node.stderr):
+                bad.append("exit %s: %s" % (rc, node.stderr[-2000:]))
+        return bad
 
     def __enter__(self):
         return self.nodes
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, *exc):
+        bad = self.close()
+        if bad and exc_type is None:  # a clean stop of every node
+            raise Failure("a node did not stop cleanly: " + bad[0])
 
 
 def node_up(node):
