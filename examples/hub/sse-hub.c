@@ -1265,7 +1265,9 @@ static void redis_resume(hub *h, srv_conn *c, sid x, const char *id,
   snprintf(cnt, sizeof cnt, "%zu", r->replay_max);
   if (redisAsyncCommand(r->cmd.ac, on_exists, w, "XRANGE %s %b %b", r->key,
                         id, id_len, id, id_len) != REDIS_OK) {
-    w_refuse(r, w, "Redis is unreachable");
+    r->failed++;
+    srv_respond_close(c, 503, retry_after, "text/plain; charset=utf-8",
+                      "503 Redis is unreachable or busy\n", 33);
     w_put(r, w);
     return;
   }
@@ -1359,7 +1361,7 @@ static void deliver(redis *r, const redisReply *e) {
   keep_event(h, f, y.ms, y.seq, keys, nk);
   sse_frame_release(f);
   r->last = y;
-  h->events++;
+  h->events += r->primed; /* events fanned out, not those of the start */
   memcpy(h->last_id, e->element[0]->str, e->element[0]->len);
   h->last_id_len = e->element[0]->len;
 }
