@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -118,7 +120,7 @@ typedef struct slot {
 struct srv {
   srv_config cfg;
   const char *prog;
-  int ep, lfd, afd, sfd;
+  int ep, lfd, afd, sfd, efd;
   unsigned port, admin_port;
   size_t in_bytes; /* c->in_cap of every connection */
   srv_counters counters;
@@ -143,6 +145,15 @@ struct srv {
   uint64_t deliveries, writes;
   watch io[SRV_MAX_IO];
   srv_conn *corked; /* streams to uncork when the turn ends */
+  /* Shared with other threads, under mu: frames posted (srv_post), a stop
+   * asked (srv_stop), the counters as of the end of the last turn. */
+  pthread_mutex_t mu;
+  int mu_ok, xstop;
+  pthread_t thread; /* the one running srv_run */
+  int running;
+  slot *inbox;
+  size_t in_n;
+  srv_totals snap;
 };
 
 uint64_t srv_now(void) {
@@ -183,6 +194,8 @@ static void q_add(srv_conn *c, unsigned q) {
     l->head = c;
   l->tail = c;
 }
+
+static int in_move(srv *s, size_t add, size_t sub, int check);
 
 /* ---- closing ------------------------------------------------------------ */
 
@@ -232,7 +245,7 @@ static void conn_close(srv_conn *c, int abort) {
 
 static void conn_free(srv_conn *c) {
   sse_stream_free(c->stream);
-  c->srv->in_bytes -= c->in_cap;
+  in_move(c->srv, 0, c->in_cap, 0);
   free(c->in);
   if (c->keys != &c->key0)
     free((void *)c->keys);
@@ -244,6 +257,25 @@ static void conn_free(srv_conn *c) {
 void srv_drop(srv_conn *c) {
   if (c)
     conn_close(c, 0);
+}
+
+/* Request bytes held (c->in_cap of every connection): this server's, or
+ * those of all the servers sharing cfg.in_flight. Moves the count by
+ * +add -sub; with check, only when the total stays within max_in_flight
+ * (else -1, nothing moved). */
+static int in_move(srv *s, size_t add, size_t sub, int check) {
+  srv_in_flight *f = s->cfg.in_flight;
+  size_t *n = f ? &f->bytes : &s->in_bytes;
+  int rc = 0;
+  if (f)
+    pthread_mutex_lock(&f->mu);
+  if (check && *n - sub + add > s->cfg.max_in_flight)
+    rc = -1;
+  else
+    *n = *n - sub + add;
+  if (f)
+    pthread_mutex_unlock(&f->mu);
+  return rc;
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -919,7 +951,7 @@ static int keep(srv_conn *c, const char *b, size_t n) {
   srv *s = c->srv;
   size_t want = c->need ? c->need : s->cfg.max_head;
   if (n == 0) {
-    s->in_bytes -= c->in_cap;
+    in_move(s, 0, c->in_cap, 0);
     free(c->in);
     c->in = NULL;
     c->in_len = c->in_cap = 0;
@@ -931,14 +963,14 @@ static int keep(srv_conn *c, const char *b, size_t n) {
     char *p;
     /* All requests being received share max_in_flight: a request that
      * would pass it is refused, not queued. */
-    if (s->in_bytes - c->in_cap + want > s->cfg.max_in_flight) {
+    if (in_move(s, want, c->in_cap, 1) != 0) {
       if (c->state == ST_REQUEST) {
         c->flags &= (uint16_t)~F_ANSWERED;
         srv_error(c, 503);
       } else {
         conn_close(c, 1);
       }
-      s->in_bytes -= c->in_cap; /* callers return at once: b is unused */
+      in_move(s, 0, c->in_cap, 0); /* callers return at once: b unused */
       free(c->in);
       c->in = NULL;
       c->in_len = c->in_cap = 0;
@@ -946,11 +978,11 @@ static int keep(srv_conn *c, const char *b, size_t n) {
     }
     p = malloc(want);
     if (!p) {
+      in_move(s, c->in_cap, want, 0); /* conn_free takes in_cap back */
       conn_close(c, 1);
       return -1;
     }
     memcpy(p, b, n);
-    s->in_bytes += want - c->in_cap;
     free(c->in);
     c->in = p;
     c->in_cap = (uint32_t)want;
@@ -1343,8 +1375,12 @@ static int next_timeout(const srv *s) {
   return t > INT_MAX ? INT_MAX : (int)t;
 }
 
+static void totals_live(const srv *s, srv_totals *t);
+
 int srv_run(srv *s) {
   struct epoll_event ev[MAX_EVENTS];
+  s->thread = pthread_self();
+  s->running = 1;
   for (;;) {
     int n, i;
     s->now = srv_now();
@@ -1359,6 +1395,12 @@ int srv_run(srv *s) {
       if (p == &s->lfd || p == &s->afd) {
         if (!s->stopping)
           accept_some(s, p);
+      } else if (p == &s->efd) {
+        uint64_t v;
+        if (read(s->efd, &v, sizeof v) < 0) {
+          /* EAGAIN: another turn read it */
+        }
+        srv_sync(s);
       } else if (p == &s->sfd) {
         struct signalfd_siginfo si;
         int k;
@@ -1369,6 +1411,8 @@ int srv_run(srv *s) {
               s->cfg.on_signal(s->cfg.user, (int)si.ssi_signo);
           } else {
             s->stop = 1; /* SIGINT, SIGTERM, SIGQUIT */
+            if (s->cfg.on_signal)
+              s->cfg.on_signal(s->cfg.user, (int)si.ssi_signo);
           }
         }
       } else if (!io_event(s, p, ev[i].events)) {
@@ -1406,13 +1450,96 @@ int srv_run(srv *s) {
       while (s->nsubs)
         conn_close(s->subs[0], 1);
       reap(s);
+      pthread_mutex_lock(&s->mu);
+      totals_live(s, &s->snap);
+      pthread_mutex_unlock(&s->mu);
       return 0;
     }
     reap(s);
+    if (s->cfg.reuseport) { /* other threads may read the counters */
+      pthread_mutex_lock(&s->mu);
+      totals_live(s, &s->snap);
+      pthread_mutex_unlock(&s->mu);
+    }
   }
 }
 
-void srv_stop(srv *s) { s->stop = 1; }
+void srv_stop(srv *s) {
+  uint64_t one = 1;
+  pthread_mutex_lock(&s->mu);
+  s->xstop = 1;
+  pthread_mutex_unlock(&s->mu);
+  if (write(s->efd, &one, sizeof one) < 0) {
+    /* the counter is full: a wake-up is pending anyway */
+  }
+}
+
+int srv_post(srv *s, sse_frame *frame, const uint64_t *keys, size_t n) {
+  uint64_t one = 1;
+  slot *sl;
+  int wake;
+  if (!frame || n > SRV_MAX_KEYS || (n && !keys))
+    return -1;
+  pthread_mutex_lock(&s->mu);
+  if (s->in_n == SRV_INBOX) {
+    pthread_mutex_unlock(&s->mu);
+    return -1;
+  }
+  sl = &s->inbox[s->in_n++];
+  sl->frame = sse_frame_retain(frame);
+  sl->nkeys = n;
+  if (n)
+    memcpy(sl->keys, keys, n * sizeof *keys);
+  wake = s->in_n == 1; /* the first of a batch wakes the loop */
+  pthread_mutex_unlock(&s->mu);
+  if (wake && write(s->efd, &one, sizeof one) < 0) {
+    /* the counter is full: a wake-up is pending anyway */
+  }
+  return 0;
+}
+
+size_t srv_post_room(srv *s) {
+  size_t room;
+  pthread_mutex_lock(&s->mu);
+  room = SRV_INBOX - s->in_n;
+  pthread_mutex_unlock(&s->mu);
+  return room;
+}
+
+void srv_sync(srv *s) {
+  size_t i, n;
+  pthread_mutex_lock(&s->mu);
+  n = s->in_n;
+  for (i = 0; i < n; i++) {
+    slot *sl = &s->inbox[i];
+    srv_broadcast_keys(s, sl->frame, sl->keys, sl->nkeys);
+    sse_frame_release(sl->frame);
+    sl->frame = NULL;
+  }
+  s->in_n = 0;
+  if (s->xstop)
+    s->stop = 1;
+  pthread_mutex_unlock(&s->mu);
+}
+
+srv *srv_of(const srv_conn *c) { return c->srv; }
+
+static void totals_live(const srv *s, srv_totals *t) {
+  t->subscribers = s->nsubs;
+  t->deliveries = s->deliveries;
+  t->writes = s->writes;
+  t->counters = s->counters;
+}
+
+void srv_get_totals(srv *s, srv_totals *t) {
+  if (!s->running || pthread_equal(s->thread, pthread_self())) {
+    totals_live(s, t);
+    return;
+  }
+  pthread_mutex_lock(&s->mu);
+  *t = s->snap;
+  pthread_mutex_unlock(&s->mu);
+}
 
 void srv_set_timer(srv *s, uint64_t when_ms) { s->timer = when_ms; }
 
@@ -1476,6 +1603,8 @@ static int listen_on(srv *s, const char *addr, unsigned port, int *out,
   fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0 ||
       setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+      (s->cfg.reuseport && out == &s->lfd &&
+       setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) ||
       bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, SOMAXCONN) < 0) {
     fprintf(stderr, "%s: cannot listen on %s port %u: %s\n", s->prog, addr,
             port, strerror(errno));
@@ -1504,7 +1633,12 @@ int srv_new(srv **out, const srv_config *cfg, const char *prog) {
   }
   s->cfg = *cfg;
   s->prog = prog;
-  s->ep = s->lfd = s->afd = s->sfd = -1;
+  s->ep = s->lfd = s->afd = s->sfd = s->efd = -1;
+  if (pthread_mutex_init(&s->mu, NULL) != 0) {
+    free(s);
+    return -1;
+  }
+  s->mu_ok = 1;
   s->timer = UINT64_MAX;
   if (!s->cfg.bind_addr)
     s->cfg.bind_addr = "127.0.0.1";
@@ -1553,7 +1687,8 @@ int srv_new(srv **out, const srv_config *cfg, const char *prog) {
   if (s->scratch_cap < 16384)
     s->scratch_cap = 16384;
   s->scratch = malloc(s->scratch_cap);
-  if (!s->scratch ||
+  s->inbox = calloc(SRV_INBOX, sizeof *s->inbox);
+  if (!s->scratch || !s->inbox ||
       sse_http_headers(s->head, sizeof s->head, SSE_HTTP_RESPONSE,
                        &s->head_len) != SSE_OK) {
     fprintf(stderr, "%s: out of memory\n", prog);
@@ -1571,7 +1706,8 @@ int srv_new(srv **out, const srv_config *cfg, const char *prog) {
   sigprocmask(SIG_BLOCK, &sig, NULL);
   s->sfd = signalfd(-1, &sig, SFD_NONBLOCK | SFD_CLOEXEC);
   s->ep = epoll_create1(EPOLL_CLOEXEC);
-  if (s->sfd < 0 || s->ep < 0) {
+  s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (s->sfd < 0 || s->ep < 0 || s->efd < 0) {
     fprintf(stderr, "%s: %s\n", prog, strerror(errno));
     srv_free(s);
     return -1;
@@ -1600,6 +1736,8 @@ int srv_new(srv **out, const srv_config *cfg, const char *prog) {
   }
   ev.data.ptr = &s->sfd;
   epoll_ctl(s->ep, EPOLL_CTL_ADD, s->sfd, &ev);
+  ev.data.ptr = &s->efd;
+  epoll_ctl(s->ep, EPOLL_CTL_ADD, s->efd, &ev);
   s->now = srv_now();
   s->sweep_at = s->now + s->sweep_ms;
   *out = s;
@@ -1624,6 +1762,14 @@ void srv_free(srv *s) {
     close(s->afd);
   if (s->sfd >= 0)
     close(s->sfd);
+  if (s->efd >= 0)
+    close(s->efd);
+  if (s->inbox)
+    for (k = 0; k < s->in_n; k++)
+      sse_frame_release(s->inbox[k].frame);
+  free(s->inbox);
+  if (s->mu_ok)
+    pthread_mutex_destroy(&s->mu);
   if (s->ep >= 0)
     close(s->ep);
   free(s->subs);

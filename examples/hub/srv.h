@@ -42,12 +42,14 @@
  * An optional second listener (admin_bind) serves the same on_request, with
  * srv_request.admin set.
  *
- * Everything here runs on the thread that calls srv_run(); nothing is
- * thread-safe.
+ * Everything here runs on the thread that calls srv_run(), except
+ * srv_stop, srv_post, srv_post_room and srv_get_totals (see there), which
+ * let one server per thread share the work.
  */
 #ifndef SRV_H
 #define SRV_H
 
+#include <pthread.h>
 #include <sse.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +62,15 @@
 
 typedef struct srv srv;
 typedef struct srv_conn srv_conn;
+
+/* The request bytes held by several servers (one per thread) together,
+ * bounded by their max_in_flight as one: initialize mu
+ * (pthread_mutex_init) and bytes (0), point their in_flight at it, and
+ * keep it until they are freed. */
+typedef struct srv_in_flight {
+  pthread_mutex_t mu;
+  size_t bytes;
+} srv_in_flight;
 
 /* A complete request, as on_request receives it. The strings point into
  * the connection's input and are valid only during the callback; none is
@@ -112,9 +123,15 @@ typedef struct srv_config {
   size_t max_in_flight; /* request bytes held by all connections together;
                            default max(16 MiB, 2 * (max_head + max_body)),
                            at least max_head + max_body */
+  int reuseport; /* SO_REUSEPORT on the listener, so that several servers
+                   (one per thread) share its port; also keeps the counters
+                   readable from other threads (srv_get_totals) */
+  srv_in_flight *in_flight; /* shared with other servers (NULL: own) */
   const char *admin_bind; /* a second listener (NULL: none) ... */
   unsigned admin_port;    /* ... on this port (0: ephemeral) */
-  /* SIGHUP or SIGUSR1 arrived (between loop turns). May be NULL. */
+  /* SIGHUP or SIGUSR1 arrived (between loop turns); or SIGINT, SIGTERM or
+   * SIGQUIT, after this server began to stop (e.g. to stop the servers of
+   * other threads: a signal reaches one). May be NULL. */
   void (*on_signal)(void *user, int signo);
   /* A complete request arrived: answer it with exactly one srv_respond()
    * or srv_subscribe() (if the callback does neither, the server answers
@@ -148,8 +165,31 @@ uint64_t srv_max_fds(const srv *s);
  * when the loop itself failed (printed). */
 int srv_run(srv *s);
 
-/* Makes srv_run() shut down gracefully when the current turn ends. */
+/* Makes srv_run() shut down gracefully when the current turn ends. May be
+ * called from any thread. */
 void srv_stop(srv *s);
+
+/*
+ * Several servers, one per thread (e.g. on one port with reuseport): each
+ * runs its own loop and subscribers. These calls may be made from any
+ * thread; everything else only from the thread running srv_run (or before
+ * it runs).
+ *
+ * srv_post() queues frame (a reference is taken) to be srv_broadcast_keys'd
+ * by s's own thread, in the order posted, at its next loop turn (or at
+ * srv_sync). At most SRV_INBOX frames wait: -1 when full (or frame NULL, n
+ * over SRV_MAX_KEYS). srv_post_room() says how many more fit now; only
+ * posts make it smaller. srv_get_totals() reads s's counters as of the end
+ * of its last loop turn (live on s's own thread).
+ */
+#define SRV_INBOX 1024
+int srv_post(srv *s, sse_frame *frame, const uint64_t *keys, size_t n);
+size_t srv_post_room(srv *s);
+typedef struct srv_counters srv_counters;
+/* On s's own thread: broadcasts what was posted to it now. */
+void srv_sync(srv *s);
+/* The server of a connection. */
+srv *srv_of(const srv_conn *c);
 
 /* Frees the server, closing every connection. NULL is allowed. */
 void srv_free(srv *s);
@@ -269,12 +309,19 @@ uint64_t srv_write_count(const srv *s);
 
 /* Why subscribers were cut. */
 enum { SRV_CUT_OVERFLOW, SRV_CUT_STALL, SRV_CUT_ERROR, SRV_CUT_COUNT };
-typedef struct srv_counters {
+struct srv_counters {
   uint64_t cut[SRV_CUT_COUNT]; /* overflow: max_pending; stall: stall_ms;
                                   error: a transport error or reset */
   uint64_t bytes_written;      /* to every socket */
   uint64_t status[600];        /* responses sent, by status (100-599) */
-} srv_counters;
+};
+/* Everything counted, for srv_get_totals. */
+typedef struct srv_totals {
+  size_t subscribers;
+  uint64_t deliveries, writes;
+  srv_counters counters;
+} srv_totals;
+void srv_get_totals(srv *s, srv_totals *t);
 /* The counters (valid until srv_free). */
 const srv_counters *srv_get_counters(const srv *s);
 

@@ -24,6 +24,7 @@
 #include "srv.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,7 @@
 #define MAX_ORIGINS 16    /* --cors-origin */
 #define MAX_KEY_FILE (64 << 10)
 #define DEFAULT_RESYNC "sse-resync"
+#define MAX_WORKERS 256
 
 static const char usage[] =
     "usage: sse-hub [OPTION]...\n"
@@ -107,6 +109,10 @@ static const char usage[] =
     "                         is neither allowed nor the hub's own gets 403\n";
 /* (two strings: C99 compilers need only take 4095 bytes in one) */
 static const char usage2[] =
+    "Threads\n"
+    "  --workers N            event loops, one thread each, subscribers spread\n"
+    "                         over them by the kernel (default: the number of\n"
+    "                         CPUs; 1 with --redis)\n"
     "Many nodes (Redis Streams, docs/hub.md)\n"
     "  --redis redis://HOST[:PORT][/DB]  share events through one Redis\n"
     "                         stream: publishes are XADDed (202 once Redis\n"
@@ -160,7 +166,49 @@ typedef struct hub {
   unsigned char *secret, *pubkey;
   size_t secret_len, pubkey_len;
   struct redis *redis; /* --redis (NULL: one node, ids of our own) */
+  /* --workers: one srv per thread (srv is workers[0]). Requests run on
+   * every worker's thread: what they share above (history, ids, counters,
+   * keys, rng) is used under lock. */
+  srv **workers;
+  size_t nworkers;
+  pthread_mutex_t lock;
 } hub;
+
+static void lock(hub *h) { pthread_mutex_lock(&h->lock); }
+static void unlock(hub *h) { pthread_mutex_unlock(&h->lock); }
+
+/* Queues frame on every worker's subscribers (its own included): posted to
+ * each loop, so that all see the same order. Under lock. 0, or -1 when a
+ * worker's inbox is full (nothing was queued). */
+static int fan_out(hub *h, sse_frame *f, const uint64_t *keys, size_t n) {
+  size_t i;
+  if (h->nworkers <= 1)
+    return srv_broadcast_keys(h->srv, f, keys, n);
+  for (i = 0; i < h->nworkers; i++)
+    if (srv_post_room(h->workers[i]) == 0)
+      return -1;
+  for (i = 0; i < h->nworkers; i++)
+    srv_post(h->workers[i], f, keys, n);
+  return 0;
+}
+
+/* The counters of every worker, summed. */
+static void totals(hub *h, srv_totals *t) {
+  srv_totals w;
+  size_t i, k;
+  srv_get_totals(h->workers[0], t);
+  for (i = 1; i < h->nworkers; i++) {
+    srv_get_totals(h->workers[i], &w);
+    t->subscribers += w.subscribers;
+    t->deliveries += w.deliveries;
+    t->writes += w.writes;
+    t->counters.bytes_written += w.counters.bytes_written;
+    for (k = 0; k < SRV_CUT_COUNT; k++)
+      t->counters.cut[k] += w.counters.cut[k];
+    for (k = 0; k < 600; k++)
+      t->counters.status[k] += w.counters.status[k];
+  }
+}
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -524,9 +572,13 @@ static int check_auth(hub *h, srv_conn *c, const srv_request *req,
                       const size_t *lens, size_t n) {
   const char *why = "";
   int rc;
-  if (!h->secret && !h->pubkey)
+  lock(h); /* the keys may be swapped by SIGHUP on another worker */
+  if (!h->secret && !h->pubkey) {
+    unlock(h);
     return 0;
+  }
   rc = authorize(h, req, publish, names, lens, n, &why);
+  unlock(h);
   if (rc == AUTH_OK || (rc == AUTH_NONE && !publish && h->anonymous))
     return 0;
   refuse(h, c, req, rc == AUTH_DENIED ? 403 : 401, why);
@@ -1558,7 +1610,7 @@ static void publish(hub *h, srv_conn *c, const srv_request *req) {
   char reply[SSE_DEFAULT_MAX_LAST_EVENT_ID + 1], extra[640];
   char names[SRV_MAX_KEYS][MAX_TOPIC];
   size_t lens[SRV_MAX_KEYS];
-  uint64_t keys[SRV_MAX_KEYS], num = 0, next = h->next_id;
+  uint64_t keys[SRV_MAX_KEYS], num = 0, next;
   long type_len, id_len, i;
   int nkeys;
   sse_message m;
@@ -1637,6 +1689,8 @@ static void publish(hub *h, srv_conn *c, const srv_request *req) {
     return;
   }
 #endif
+  lock(h);
+  next = h->next_id;
   if (id_len > 0) {
     /* A larger numeric id moves the numbering on, so later ids increase. */
     if (numeric_id(idbuf, (size_t)id_len, &num) && num >= h->next_id &&
@@ -1656,19 +1710,23 @@ static void publish(hub *h, srv_conn *c, const srv_request *req) {
   m.data = req->body ? req->body : "";
   m.data_len = req->body_len;
   if (sse_frame_new_message(&f, &m, NULL) != SSE_OK) {
+    unlock(h);
     refuse(h, c, req, 503, "out of memory");
     return;
   }
   sse_frame_get_bytes(f, &flen);
   if (flen > h->max_frame) { /* many short lines: one data: line each */
+    unlock(h);
     sse_frame_release(f);
     refuse(h, c, req, 413, "the encoded event is larger than half of "
                            "--max-pending");
     return;
   }
-  if (srv_broadcast_keys(h->srv, f, keys, (size_t)nkeys) != 0) {
+  if (fan_out(h, f, keys, (size_t)nkeys) != 0) {
+    unlock(h);
     sse_frame_release(f);
-    refuse(h, c, req, 503, "cannot broadcast");
+    refuse(h, c, req, 503, "cannot broadcast (the workers' queues are "
+                           "full)");
     return;
   }
   keep_event(h, f, num, 0, keys, (size_t)nkeys);
@@ -1677,12 +1735,17 @@ static void publish(hub *h, srv_conn *c, const srv_request *req) {
   h->events++;
   memcpy(h->last_id, idbuf, (size_t)id_len);
   h->last_id_len = (size_t)id_len;
+  unlock(h);
   memcpy(reply, idbuf, (size_t)id_len); /* the id, which the client may need */
   reply[id_len] = '\n';
   cors_lines(h, req, extra, sizeof extra);
   srv_respond(c, 202, extra, "text/plain; charset=utf-8", reply,
               (size_t)id_len + 1);
 }
+
+static void subscribe_locked(hub *h, srv_conn *c, const srv_sub_opts *so,
+                             const char *id, size_t id_len,
+                             const uint64_t *keys, int nkeys);
 
 static void subscribe(hub *h, srv_conn *c, const srv_request *req) {
   char buf[SSE_DEFAULT_MAX_LAST_EVENT_ID], extra[640];
@@ -1692,7 +1755,6 @@ static void subscribe(hub *h, srv_conn *c, const srv_request *req) {
   const char *id;
   size_t id_len;
   srv_sub_opts o;
-  sse_stream *st;
   int nkeys;
   if (srv_last_event_id(req, buf, sizeof buf, &id, &id_len) != 0) {
     refuse(h, c, req, 400, "Last-Event-ID: malformed or too long");
@@ -1708,8 +1770,22 @@ static void subscribe(hub *h, srv_conn *c, const srv_request *req) {
   o.keys = keys;
   o.nkeys = (size_t)nkeys;
   o.retry_ms = h->retry_ms;
+  lock(h);
   if (h->jitter_ms)
     o.retry_ms += next_rand(h) % (h->jitter_ms + 1);
+  if (h->nworkers > 1) /* frames posted before now: in the history */
+    srv_sync(srv_of(c));
+  subscribe_locked(h, c, &o, id, id_len, keys, nkeys);
+  unlock(h);
+}
+
+/* Registers the subscriber, then replays: under lock, so that every event
+ * is either in the history before it joins or fanned out to it after. */
+static void subscribe_locked(hub *h, srv_conn *c, const srv_sub_opts *so,
+                             const char *id, size_t id_len,
+                             const uint64_t *keys, int nkeys) {
+  srv_sub_opts o = *so;
+  sse_stream *st;
 #ifdef HUB_HAVE_REDIS
   if (h->redis && id_len) {
     sid x;
@@ -1752,8 +1828,11 @@ static void redis_counters(const hub *h, uint64_t v[4]) {
 static void stats(hub *h, srv_conn *c) {
   char body[640];
   uint64_t rv[4];
-  const srv_counters *k = srv_get_counters(h->srv);
+  srv_totals t;
+  const srv_counters *k = &t.counters;
   int n;
+  totals(h, &t);
+  lock(h);
   redis_counters(h, rv);
   n = snprintf(
       body, sizeof body,
@@ -1763,10 +1842,9 @@ static void stats(hub *h, srv_conn *c) {
       "\"history\":%zu,\"history_bytes\":%zu,\"bytes_written\":%llu,"
       "\"redis_up\":%llu,\"redis_replays\":%llu,\"redis_published\":%llu,"
       "\"redis_refused\":%llu}\n",
-      srv_subscribers(h->srv), (unsigned long long)h->events,
-      (unsigned long long)srv_delivery_count(h->srv),
-      (unsigned long long)srv_write_count(h->srv),
-      (unsigned long long)srv_cut_count(h->srv),
+      t.subscribers, (unsigned long long)h->events,
+      (unsigned long long)t.deliveries, (unsigned long long)t.writes,
+      (unsigned long long)(k->cut[0] + k->cut[1] + k->cut[2]),
       (unsigned long long)k->cut[SRV_CUT_OVERFLOW],
       (unsigned long long)k->cut[SRV_CUT_STALL],
       (unsigned long long)k->cut[SRV_CUT_ERROR],
@@ -1774,6 +1852,7 @@ static void stats(hub *h, srv_conn *c) {
       (unsigned long long)k->bytes_written, (unsigned long long)rv[0],
       (unsigned long long)rv[1], (unsigned long long)rv[2],
       (unsigned long long)rv[3]);
+  unlock(h);
   srv_respond(c, 200, NULL, "application/json", body, (size_t)n);
 }
 
@@ -1793,17 +1872,20 @@ static size_t metric(char *b, size_t cap, size_t n, const char *name,
 
 static void metrics(hub *h, srv_conn *c) {
   static const char *why[SRV_CUT_COUNT] = {"overflow", "stall", "error"};
-  const srv_counters *k = srv_get_counters(h->srv);
+  srv_totals t;
+  const srv_counters *k = &t.counters;
   char b[8192], lab[64];
   size_t n = 0, cap = sizeof b;
   int i, first = 1;
+  totals(h, &t);
+  lock(h);
   n = metric(b, cap, n, "sse_hub_subscribers", "gauge",
-             "Subscribers connected.", "", srv_subscribers(h->srv));
+             "Subscribers connected.", "", t.subscribers);
   n = metric(b, cap, n, "sse_hub_events_total", "counter",
              "Events published.", "", h->events);
   n = metric(b, cap, n, "sse_hub_deliveries_total", "counter",
              "Events queued on subscribers (live fan-out).", "",
-             srv_delivery_count(h->srv));
+             t.deliveries);
   for (i = 0; i < SRV_CUT_COUNT; i++) {
     snprintf(lab, sizeof lab, "{reason=\"%s\"}", why[i]);
     n = metric(b, cap, n, "sse_hub_subscribers_cut_total", "counter",
@@ -1823,7 +1905,7 @@ static void metrics(hub *h, srv_conn *c) {
   n = metric(b, cap, n, "sse_hub_bytes_written_total", "counter",
              "Bytes written to sockets.", "", k->bytes_written);
   n = metric(b, cap, n, "sse_hub_writes_total", "counter",
-             "writev calls for streams.", "", srv_write_count(h->srv));
+             "writev calls for streams.", "", t.writes);
   n = metric(b, cap, n, "sse_hub_history_events", "gauge",
              "Events kept for replay.", "", h->count);
   n = metric(b, cap, n, "sse_hub_history_bytes", "gauge",
@@ -1842,6 +1924,7 @@ static void metrics(hub *h, srv_conn *c) {
                "Requests answered 503 because Redis could not answer.", "",
                rv[3]);
   }
+  unlock(h);
   if (n >= cap) {
     srv_error(c, 500);
     return;
@@ -1903,16 +1986,19 @@ static void on_request(void *user, srv_conn *c, const srv_request *req) {
 }
 
 static void print_counters(hub *h) {
-  const srv_counters *k = srv_get_counters(h->srv);
+  srv_totals t;
+  const srv_counters *k = &t.counters;
+  totals(h, &t);
+  lock(h);
   fprintf(stderr,
           "sse-hub: %zu subscribers, %llu events, %llu deliveries in %llu "
           "writes, cut %llu (overflow) %llu (stall) %llu (error), %zu kept\n",
-          srv_subscribers(h->srv), (unsigned long long)h->events,
-          (unsigned long long)srv_delivery_count(h->srv),
-          (unsigned long long)srv_write_count(h->srv),
+          t.subscribers, (unsigned long long)h->events,
+          (unsigned long long)t.deliveries, (unsigned long long)t.writes,
           (unsigned long long)k->cut[SRV_CUT_OVERFLOW],
           (unsigned long long)k->cut[SRV_CUT_STALL],
           (unsigned long long)k->cut[SRV_CUT_ERROR], h->count);
+  unlock(h);
 }
 
 static void on_signal(void *user, int signo) {
@@ -1920,11 +2006,24 @@ static void on_signal(void *user, int signo) {
   if (signo == SIGUSR1) {
     print_counters(h);
   } else if (signo == SIGHUP && (h->secret_file || h->pubkey_file)) {
-    if (load_keys(h) == 0)
+    int rc;
+    lock(h);
+    rc = load_keys(h);
+    unlock(h);
+    if (rc == 0)
       fprintf(stderr, "sse-hub: SIGHUP: key files reloaded\n");
     else
       fprintf(stderr, "sse-hub: SIGHUP: reload failed; old keys kept\n");
+  } else if (signo != SIGHUP) { /* a stop signal reaches one worker */
+    size_t i;
+    for (i = 0; i < h->nworkers; i++)
+      srv_stop(h->workers[i]);
   }
+}
+
+static void *run_worker(void *arg) {
+  srv_run(arg);
+  return NULL;
 }
 
 /* ADDR:PORT or [ADDR]:PORT into addr (cap bytes) and *port. */
@@ -1970,7 +2069,9 @@ int main(int argc, char **argv) {
   uint64_t timeout = 10000, sndbuf = 131072, stall = 30000, total = 0;
   uint64_t first_id = 0;
   uint64_t redis_pending = 1024, redis_replay = 0, redis_timeout = 2000;
-  uint64_t redis_backoff = 2000;
+  uint64_t redis_backoff = 2000, workers = 0;
+  pthread_t threads[MAX_WORKERS];
+  size_t started = 0, w;
   const char *redis_url_arg = NULL, *redis_key = "sse-hub";
   int i, rc;
   cfg.bind_addr = "127.0.0.1";
@@ -2048,6 +2149,9 @@ int main(int argc, char **argv) {
       if (rc < 0)
         goto bad;
       h.pubkey_file = v;
+    } else if ((rc = srv_option(argc, argv, &i, "--workers", &v)) != 0) {
+      if (rc < 0 || srv_parse_u64(v, 1, MAX_WORKERS, &workers))
+        goto bad;
     } else if ((rc = srv_option(argc, argv, &i, "--redis", &v)) != 0) {
       if (rc < 0)
         goto bad;
@@ -2098,6 +2202,16 @@ int main(int argc, char **argv) {
     return 2;
   }
 #endif
+  if (redis_url_arg && workers > 1) {
+    fprintf(stderr, "sse-hub: --redis runs one worker per node (run more "
+                    "nodes instead of --workers)\n");
+    return 2;
+  }
+  if (!workers) { /* the number of CPUs (one with --redis) */
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    workers = redis_url_arg || n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS
+                                                           : (uint64_t)n;
+  }
   if (redis_url_arg && !history) {
     fprintf(stderr, "sse-hub: --redis needs --history of at least 1\n");
     return 2;
@@ -2151,35 +2265,83 @@ int main(int argc, char **argv) {
   (void)redis_pending, (void)redis_replay, (void)redis_timeout;
   (void)redis_backoff, (void)redis_key;
 #endif
-  if (srv_new(&h.srv, &cfg, "sse-hub") != 0) {
-    free(h.ring);
+  h.workers = calloc((size_t)workers, sizeof *h.workers);
+  if (!h.workers || pthread_mutex_init(&h.lock, NULL) != 0) {
+    fprintf(stderr, "sse-hub: out of memory\n");
     return 1;
   }
+  /* Worker 0 binds the port (maybe 0: any), the others the same one; the
+   * kernel spreads connections over them (SO_REUSEPORT). Only worker 0
+   * has the admin listener and the Redis connections. */
+  cfg.reuseport = workers > 1;
+  if (workers > 1) { /* --max-body-total bounds all workers together */
+    static srv_in_flight in_flight;
+    if (pthread_mutex_init(&in_flight.mu, NULL) != 0)
+      return 1;
+    cfg.in_flight = &in_flight;
+  }
+  for (w = 0; w < workers; w++) {
+    if (srv_new(&h.workers[w], &cfg, "sse-hub") != 0) {
+      while (w-- > 0)
+        srv_free(h.workers[w]);
+      free(h.ring);
+      return 1;
+    }
+    cfg.port = srv_port(h.workers[0]);
+    cfg.admin_bind = NULL;
+    cfg.on_timer = NULL;
+  }
+  h.nworkers = (size_t)workers;
+  h.srv = h.workers[0];
 #ifdef HUB_HAVE_REDIS
   if (h.redis)
     redis_start(h.redis);
 #endif
-  printf("sse-hub: listening on http://%s%s%s:%u/ (fd limit %llu)\n",
+  printf("sse-hub: listening on http://%s%s%s:%u/ (fd limit %llu, %zu "
+         "worker%s)\n",
          strchr(cfg.bind_addr, ':') ? "[" : "", cfg.bind_addr,
          strchr(cfg.bind_addr, ':') ? "]" : "", srv_port(h.srv),
-         (unsigned long long)srv_max_fds(h.srv));
-  if (cfg.admin_bind)
+         (unsigned long long)srv_max_fds(h.srv), h.nworkers,
+         h.nworkers == 1 ? "" : "s");
+  if (h.admin_split)
     printf("sse-hub: admin on http://%s%s%s:%u/\n",
            strchr(admin_addr, ':') ? "[" : "", admin_addr,
            strchr(admin_addr, ':') ? "]" : "", srv_admin_port(h.srv));
   fflush(stdout);
+  for (w = 1; w < h.nworkers; w++) {
+    if (pthread_create(&threads[w], NULL, run_worker, h.workers[w]) != 0) {
+      fprintf(stderr, "sse-hub: cannot start worker %zu\n", w);
+      break;
+    }
+    started = w;
+  }
+  if (started + 1 < h.nworkers) {
+    for (w = 0; w < h.nworkers; w++)
+      srv_stop(h.workers[w]);
+  }
   rc = srv_run(h.srv);
-  fprintf(stderr,
-          "sse-hub: stopped after %llu events, %llu deliveries in %llu "
-          "writes, %llu cut\n",
-          (unsigned long long)h.events,
-          (unsigned long long)srv_delivery_count(h.srv),
-          (unsigned long long)srv_write_count(h.srv),
-          (unsigned long long)srv_cut_count(h.srv));
+  for (w = 0; w < h.nworkers; w++) /* (a no-op when a signal did it) */
+    srv_stop(h.workers[w]);
+  for (w = 1; w <= started; w++)
+    pthread_join(threads[w], NULL);
+  {
+    srv_totals t;
+    totals(&h, &t);
+    fprintf(stderr,
+            "sse-hub: stopped after %llu events, %llu deliveries in %llu "
+            "writes, %llu cut\n",
+            (unsigned long long)h.events, (unsigned long long)t.deliveries,
+            (unsigned long long)t.writes,
+            (unsigned long long)(t.counters.cut[0] + t.counters.cut[1] +
+                                 t.counters.cut[2]));
+  }
 #ifdef HUB_HAVE_REDIS
   redis_free(h.redis); /* before srv: its descriptors are watched there */
 #endif
-  srv_free(h.srv);
+  for (w = 0; w < h.nworkers; w++)
+    srv_free(h.workers[w]);
+  free(h.workers);
+  pthread_mutex_destroy(&h.lock);
   while (h.count)
     evict(&h);
   free(h.ring);
