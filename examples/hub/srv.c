@@ -1379,8 +1379,10 @@ static void totals_live(const srv *s, srv_totals *t);
 
 int srv_run(srv *s) {
   struct epoll_event ev[MAX_EVENTS];
+  pthread_mutex_lock(&s->mu);
   s->thread = pthread_self();
   s->running = 1;
+  pthread_mutex_unlock(&s->mu);
   for (;;) {
     int n, i;
     s->now = srv_now();
@@ -1532,13 +1534,14 @@ static void totals_live(const srv *s, srv_totals *t) {
 }
 
 void srv_get_totals(srv *s, srv_totals *t) {
-  if (!s->running || pthread_equal(s->thread, pthread_self())) {
-    totals_live(s, t);
-    return;
-  }
+  int own;
   pthread_mutex_lock(&s->mu);
-  *t = s->snap;
+  own = !s->running || pthread_equal(s->thread, pthread_self());
+  if (!own)
+    *t = s->snap;
   pthread_mutex_unlock(&s->mu);
+  if (own)
+    totals_live(s, t);
 }
 
 void srv_set_timer(srv *s, uint64_t when_ms) { s->timer = when_ms; }
