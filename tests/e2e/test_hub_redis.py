@@ -24,8 +24,8 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from servers import Server, skip  # noqa: E402
-from test_hub import (Curl, Failure, check, publish_curl, stats,  # noqa: E402
-                      wait_for)
+from test_hub import (Curl, Failure, check, parse_sse,  # noqa: E402
+                      publish_curl, stats, wait_for)
 
 SCENARIOS = {}
 
@@ -85,6 +85,45 @@ class Redis:
                 return buf.split(b"\r\n")[0]
         except OSError:
             return None
+
+    def kill_readers(self):
+        """CLIENT KILL of every connection blocked in XREAD (the nodes'
+        readers): they reconnect after their backoff. Returns how many."""
+        def raw(*args):
+            req = b"*%d\r\n" % len(args) + b"".join(
+                b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+                s.sendall(req)
+                buf = b""
+                while True:  # a bulk string ($N) or a one-line reply
+                    if b"\r\n" in buf:
+                        first = buf.split(b"\r\n", 1)[0]
+                        if not first.startswith(b"$") or \
+                                len(buf) >= len(first) + 4 + int(first[1:]):
+                            break
+                    chunk = s.recv(65536)
+                    check(chunk, "Redis answered")
+                    buf += chunk
+            return buf.decode(errors="replace")
+        ids = [f.split("=", 1)[1] for line in raw(b"CLIENT", b"LIST").split("\n")
+               if "cmd=xread" in line for f in line.split() if f.startswith("id=")]
+        for i in ids:
+            raw(b"CLIENT", b"KILL", b"ID", i.encode())
+        return len(ids)
+
+    def xadd(self, data):
+        """XADD sse-hub * d DATA straight into Redis; the entry id."""
+        args = [b"XADD", b"sse-hub", b"*", b"d", data.encode()]
+        req = b"*%d\r\n" % len(args) + b"".join(
+            b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+            s.sendall(req)
+            buf = b""
+            while buf.count(b"\r\n") < 2:
+                chunk = s.recv(4096)
+                check(chunk, "XADD answered")
+                buf += chunk
+        return buf.split(b"\r\n")[1].decode()
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -328,6 +367,53 @@ def redis_outage(hub_exe):
             check(got == sorted(got, key=lambda x: tuple(map(int, x.split("-")))),
                   "stream order")
             s.stop()
+
+
+@scenario
+def resume_ahead(hub_exe):
+    """A client resuming on node B with an id B may not have read yet (the
+    entry went into Redis an instant before; then again while B's reader is
+    cut off and reconnecting, so B learns from Redis that the id exists
+    before its reader passes it, and waits for that): nothing twice,
+    nothing of before, then the live events."""
+    with Redis() as redis, Nodes(hub_exe, redis, 2) as (a, b):
+        for i in range(20):
+            eid = redis.xadd("ahead %d" % i)
+            s = Curl(b.base + "/events", "-H", "Last-Event-ID: " + eid)
+            headers_in(s)
+            code, live = publish_curl(a.port, "live %d" % i)
+            check(code == 202, "publish")
+            wait_for(lambda: len(s.events()) >= 1, 10, "the live event")
+            time.sleep(0.1)
+            s.stop()
+            got = [(e["id"], e["data"]) for e in s.events()]
+            check(got == [(live, "live %d" % i)], "after %s: %r" % (eid, got))
+        # The readers cut: B learns from Redis that the id exists before its
+        # reader is back, so it waits for the reader to pass it.
+        # (A raw socket: quicker than B's reader comes back, 100 ms.)
+        for i in range(5):
+            wait_for(lambda: redis.kill_readers() == 2, 10,
+                     "both readers blocked in XREAD, then cut")
+            eid = redis.xadd("while B's reader is away %d" % i)
+            with socket.create_connection(("127.0.0.1", b.port), timeout=10) as s:
+                s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n"
+                          b"Last-Event-ID: %s\r\n\r\n" % eid.encode())
+                out = s.recv(65536)  # the head (after B's reader passed eid)
+                code, live = publish_curl(a.port, "after %d" % i)
+                check(code == 202, "publish")
+                end = time.monotonic() + 10
+                while live.encode() not in out and time.monotonic() < end:
+                    out += s.recv(65536)
+                time.sleep(0.2)
+                s.settimeout(0.2)
+                try:
+                    out += s.recv(65536)
+                except socket.timeout:
+                    pass
+            check(out.startswith(b"HTTP/1.1 200"), "200: %r" % out[:40])
+            got = [(e["id"], e["data"])
+                   for e in parse_sse(out.split(b"\r\n\r\n", 1)[1].decode())]
+            check(got == [(live, "after %d" % i)], "after %s: %r" % (eid, got))
 
 
 @scenario
