@@ -86,9 +86,9 @@ class Redis:
         except OSError:
             return None
 
-    def kill_readers(self):
-        """CLIENT KILL of every connection blocked in XREAD (the nodes'
-        readers): they reconnect after their backoff. Returns how many."""
+    def kill_readers(self, want):
+        """Waits for want connections blocked in XREAD (the nodes' readers)
+        and CLIENT KILLs them: they reconnect after their backoff."""
         def raw(*args):
             req = b"*%d\r\n" % len(args) + b"".join(
                 b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
@@ -105,11 +105,15 @@ class Redis:
                     check(chunk, "Redis answered")
                     buf += chunk
             return buf.decode(errors="replace")
-        ids = [f.split("=", 1)[1] for line in raw(b"CLIENT", b"LIST").split("\n")
-               if "cmd=xread" in line for f in line.split() if f.startswith("id=")]
-        for i in ids:
+        def readers():
+            return [f.split("=", 1)[1]
+                    for line in raw(b"CLIENT", b"LIST").split("\n")
+                    if "cmd=xread" in line
+                    for f in line.split() if f.startswith("id=")]
+        wait_for(lambda: len(readers()) == want, 10,
+                 "%d readers blocked in XREAD" % want)
+        for i in readers():
             raw(b"CLIENT", b"KILL", b"ID", i.encode())
-        return len(ids)
 
     def xadd(self, data):
         """XADD sse-hub * d DATA straight into Redis; the entry id."""
@@ -392,8 +396,7 @@ def resume_ahead(hub_exe):
         # reader is back, so it waits for the reader to pass it.
         # (A raw socket: quicker than B's reader comes back, 100 ms.)
         for i in range(5):
-            wait_for(lambda: redis.kill_readers() == 2, 10,
-                     "both readers blocked in XREAD, then cut")
+            redis.kill_readers(2)
             eid = redis.xadd("while B's reader is away %d" % i)
             with socket.create_connection(("127.0.0.1", b.port), timeout=10) as s:
                 s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n"
