@@ -2,7 +2,10 @@
  * srv: the small HTTP/1.1 server core of sse-hub (sse-demo links it too
  * until its self-contained rewrite lands).
  *
- * One thread, one epoll instance, non-blocking sockets (Linux). It accepts
+ * One thread, one epoll instance, non-blocking sockets (Linux); a program
+ * may run several servers, one per thread, on one port (reuseport, srv_post).
+ * The loop can also watch the application's own descriptors (srv_io_add),
+ * and answers can wait for another server (srv_defer). It accepts
  * connections, reads each request (a head, then a Content-Length body)
  * within fixed bounds, hands complete requests to the application, and
  * either writes a plain response or turns the connection into an event

@@ -10,15 +10,18 @@
  *   GET  /stats     counters as JSON;  GET /metrics: Prometheus text
  *   GET  /healthz   200 "ok"
  *
- * One thread and one epoll loop (srv.c). Each event is encoded once into an
- * sse_frame, kept in the history and queued on every subscriber of one of
- * its topics by reference. Topics are compared by a 64-bit hash keyed with
+ * One epoll loop (srv.c) per worker thread (--workers; srv_post carries a
+ * frame to the other loops). Each event is encoded once into an sse_frame,
+ * kept in the history and queued on every subscriber of one of its topics
+ * by reference. With --redis, events go through a Redis stream shared by
+ * several nodes (the section "many nodes" below). Topics are compared by a 64-bit hash keyed with
  * a random key per run (srv matches keys, not names).
  *
  * Ids: one increasing sequence across topics, starting at --first-id
  * (default: the wall clock in microseconds at start, so ids of a later run
  * are larger than any of an earlier one: an id from another run is
- * unknown, never mistaken for one of this run).
+ * unknown, never mistaken for one of this run). With --redis: the stream
+ * entry ids, the same on every node.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "srv.h"
