@@ -7,7 +7,8 @@
 # Run by hand (not in CI), everything on 127.0.0.1; about 2 minutes.
 #
 # usage: tests/bench/hub_workers.sh [FANOUT_DIR]   (default /work/shared/fanout)
-# env:   SIZES="10000" MSGS=400 RATE=200 PAYLOAD=100 REPEAT=2 WORKERS="1 2"
+# env:   SIZES="10000" MSGS=400 RATE=200 PAYLOAD=100 REPEAT=4 WORKERS="1 2"
+#        (REPEAT: rounds of all four configurations, interleaved)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=${1:-/work/shared/fanout}
@@ -25,7 +26,7 @@ export PAYLOAD=${PAYLOAD:-100}
 echo "# $(nproc) CPUs: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 echo "# sse-hub $(git rev-parse --short HEAD 2>/dev/null || echo '?'); N=$SIZES msgs=$MSGS rate=$RATE/s; loadgen on CPU $last"
 : >"$work/all.txt"
-for rep in $(seq "${REPEAT:-2}"); do
+for rep in $(seq "${REPEAT:-4}"); do
   for place in pinned free; do
     cpus=0
     [ $place = free ] && cpus=0-$last
@@ -33,7 +34,7 @@ for rep in $(seq "${REPEAT:-2}"); do
       out="$work/results/w$w-$place-$rep.txt"
       mkdir -p "$work/results"
       # run.sh and loadgen inherit the last CPU; the hub gets its own set.
-      HUB_CMD="taskset -c $cpus $hub --port {port} --workers $w" OUT="$out" \
+      HUB_CMD="taskset -c $cpus $hub --port {port} --workers $w" OUT="$out" REPEAT=1 \
         taskset -c "$last" "$work/run.sh" hub >/dev/null 2>&1 || true
       sed -n "s/^label=hub/label=w$w-$place/p" "$out" >>"$work/all.txt"
     done
