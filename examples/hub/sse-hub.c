@@ -1198,7 +1198,7 @@ static void finish_replay(redis *r, waiter *w, const redisReply *range) {
     return;
   }
   /* The entries after the id up to L, then the cache after the last. */
-  for (i = 0; range && i < range->elements; i++) {
+  for (i = 0; range && i < range->elements && n < r->replay_max; i++) {
     uint64_t keys[SRV_MAX_KEYS];
     size_t nk;
     sse_frame *f;
