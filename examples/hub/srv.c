@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -52,9 +54,11 @@
 #define DEFAULT_STALL_MS 30000
 #define DEFAULT_IN_FLIGHT ((size_t)16 << 20)
 
-enum { ST_REQUEST, ST_RESPONSE, ST_STREAM, ST_LINGER };
-/* Waiting lists, one per timeout: each is in deadline order. */
-enum { Q_REQUEST, Q_IDLE, Q_LINGER, Q_COUNT, Q_NONE = Q_COUNT };
+enum { ST_REQUEST, ST_RESPONSE, ST_STREAM, ST_LINGER, ST_DEFER };
+/* Waiting lists, one per timeout: each is in deadline order. Q_DEFER:
+ * requests whose answer was deferred (srv_defer), given request_timeout_ms
+ * more to get it. */
+enum { Q_REQUEST, Q_IDLE, Q_LINGER, Q_DEFER, Q_COUNT, Q_NONE = Q_COUNT };
 enum {
   F_KEEP = 1u << 0,     /* keep the connection after this response */
   F_HEAD = 1u << 1,     /* the current request is a HEAD */
@@ -94,7 +98,17 @@ struct srv_conn {
   const uint64_t *keys; /* a subscriber's topic keys: &key0 or heap */
   uint64_t key0;
   uint32_t nkeys;
+  srv_conn **defer; /* a deferred request's handle, NULLed at close */
+  srv_conn *cork_next; /* a stream subscribed outside on_request */
 };
+
+/* A descriptor the application watches (srv_io_add). */
+typedef struct watch {
+  int fd;
+  unsigned events; /* SRV_IO_READ | SRV_IO_WRITE */
+  srv_io_fn fn;    /* NULL: a free slot */
+  void *user;
+} watch;
 
 /* A broadcast frame in the fan-out ring, with its keys. */
 typedef struct slot {
@@ -106,7 +120,7 @@ typedef struct slot {
 struct srv {
   srv_config cfg;
   const char *prog;
-  int ep, lfd, afd, sfd;
+  int ep, lfd, afd, sfd, efd;
   unsigned port, admin_port;
   size_t in_bytes; /* c->in_cap of every connection */
   srv_counters counters;
@@ -129,6 +143,17 @@ struct srv {
   int stop, stopping;
   uint64_t now, timer, sweep_ms, sweep_at, accept_at, stop_at;
   uint64_t deliveries, writes;
+  watch io[SRV_MAX_IO];
+  srv_conn *corked; /* streams to uncork when the turn ends */
+  /* Shared with other threads, under mu: frames posted (srv_post), a stop
+   * asked (srv_stop), the counters as of the end of the last turn. */
+  pthread_mutex_t mu;
+  int mu_ok, xstop;
+  pthread_t thread; /* the one running srv_run */
+  int running;
+  slot *inbox;
+  size_t in_n;
+  srv_totals snap;
 };
 
 uint64_t srv_now(void) {
@@ -170,6 +195,8 @@ static void q_add(srv_conn *c, unsigned q) {
   l->tail = c;
 }
 
+static int in_move(srv *s, size_t add, size_t sub, int check);
+
 /* ---- closing ------------------------------------------------------------ */
 
 /* Removes c from the subscribers, keeping the walk's order: those before
@@ -202,6 +229,10 @@ static void conn_close(srv_conn *c, int abort) {
     sub_del(c);
   }
   q_del(c);
+  if (c->defer) {
+    *c->defer = NULL;
+    c->defer = NULL;
+  }
   if (abort) {
     struct linger lg = {1, 0};
     setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -214,7 +245,7 @@ static void conn_close(srv_conn *c, int abort) {
 
 static void conn_free(srv_conn *c) {
   sse_stream_free(c->stream);
-  c->srv->in_bytes -= c->in_cap;
+  in_move(c->srv, 0, c->in_cap, 0);
   free(c->in);
   if (c->keys != &c->key0)
     free((void *)c->keys);
@@ -226,6 +257,25 @@ static void conn_free(srv_conn *c) {
 void srv_drop(srv_conn *c) {
   if (c)
     conn_close(c, 0);
+}
+
+/* Request bytes held (c->in_cap of every connection): this server's, or
+ * those of all the servers sharing cfg.in_flight. Moves the count by
+ * +add -sub; with check, only when the total stays within max_in_flight
+ * (else -1, nothing moved). */
+static int in_move(srv *s, size_t add, size_t sub, int check) {
+  srv_in_flight *f = s->cfg.in_flight;
+  size_t *n = f ? &f->bytes : &s->in_bytes;
+  int rc = 0;
+  if (f)
+    pthread_mutex_lock(&f->mu);
+  if (check && *n - sub + add > s->cfg.max_in_flight)
+    rc = -1;
+  else
+    *n = *n - sub + add;
+  if (f)
+    pthread_mutex_unlock(&f->mu);
+  return rc;
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -369,6 +419,32 @@ static const char *reason(int status) {
   }
 }
 
+/* A deferred request (srv_defer) is being answered: back to ST_REQUEST,
+ * unanswered. Returns 1 when c was deferred. */
+static int undefer(srv_conn *c) {
+  if (c->state != ST_DEFER || (c->flags & F_CLOSED))
+    return 0;
+  q_del(c);
+  if (c->defer)
+    *c->defer = NULL;
+  c->defer = NULL;
+  c->state = ST_REQUEST;
+  c->flags &= (uint16_t)~F_ANSWERED;
+  return 1;
+}
+
+int srv_defer(srv_conn *c, srv_conn **handle) {
+  if ((c->flags & (F_CLOSED | F_ANSWERED)) || c->state != ST_REQUEST ||
+      !handle)
+    return -1;
+  c->flags |= F_ANSWERED;
+  c->state = ST_DEFER;
+  c->defer = handle;
+  *handle = c;
+  q_add(c, Q_DEFER);
+  return 0;
+}
+
 static void respond(srv_conn *c, int status, const char *extra,
                     const char *ctype, const char *body, size_t len,
                     int close_after) {
@@ -376,7 +452,7 @@ static void respond(srv_conn *c, int status, const char *extra,
   struct iovec v[2];
   size_t total;
   ssize_t r;
-  int n;
+  int n, deferred = undefer(c);
   if ((c->flags & (F_CLOSED | F_ANSWERED)) || c->state != ST_REQUEST)
     return;
   c->flags |= F_ANSWERED;
@@ -412,7 +488,7 @@ static void respond(srv_conn *c, int status, const char *extra,
     r = 0;
   c->srv->counters.bytes_written += (uint64_t)r;
   if ((size_t)r == total) {
-    response_done(c, 0);
+    response_done(c, deferred); /* deferred: no process() below resumes */
     return;
   }
   /* The socket is full (rare: a client that does not read its responses):
@@ -477,7 +553,7 @@ static int head_with(srv_conn *c, const char *extra) {
 sse_stream *srv_subscribe_ex(srv_conn *c, const srv_sub_opts *o) {
   srv *s = c->srv;
   sse_stream *st = NULL;
-  int half;
+  int half, deferred = undefer(c);
   if ((c->flags & (F_CLOSED | F_ANSWERED)) || c->state != ST_REQUEST)
     return NULL;
   if (o && o->nkeys > SRV_MAX_KEYS) {
@@ -533,6 +609,10 @@ sse_stream *srv_subscribe_ex(srv_conn *c, const srv_sub_opts *o) {
   c->sub = (uint32_t)s->nsubs;
   c->pos = s->seq; /* frames broadcast from now on */
   s->subs[s->nsubs++] = c;
+  if (deferred) { /* no dispatch() follows: uncork when the turn ends */
+    c->cork_next = s->corked;
+    s->corked = c;
+  }
   return st;
 fail:
   sse_stream_free(st);
@@ -871,7 +951,7 @@ static int keep(srv_conn *c, const char *b, size_t n) {
   srv *s = c->srv;
   size_t want = c->need ? c->need : s->cfg.max_head;
   if (n == 0) {
-    s->in_bytes -= c->in_cap;
+    in_move(s, 0, c->in_cap, 0);
     free(c->in);
     c->in = NULL;
     c->in_len = c->in_cap = 0;
@@ -883,14 +963,14 @@ static int keep(srv_conn *c, const char *b, size_t n) {
     char *p;
     /* All requests being received share max_in_flight: a request that
      * would pass it is refused, not queued. */
-    if (s->in_bytes - c->in_cap + want > s->cfg.max_in_flight) {
+    if (in_move(s, want, c->in_cap, 1) != 0) {
       if (c->state == ST_REQUEST) {
         c->flags &= (uint16_t)~F_ANSWERED;
         srv_error(c, 503);
       } else {
         conn_close(c, 1);
       }
-      s->in_bytes -= c->in_cap; /* callers return at once: b is unused */
+      in_move(s, 0, c->in_cap, 0); /* callers return at once: b unused */
       free(c->in);
       c->in = NULL;
       c->in_len = c->in_cap = 0;
@@ -898,11 +978,11 @@ static int keep(srv_conn *c, const char *b, size_t n) {
     }
     p = malloc(want);
     if (!p) {
+      in_move(s, c->in_cap, want, 0); /* conn_free takes in_cap back */
       conn_close(c, 1);
       return -1;
     }
     memcpy(p, b, n);
-    s->in_bytes += want - c->in_cap;
     free(c->in);
     c->in = p;
     c->in_cap = (uint32_t)want;
@@ -998,7 +1078,8 @@ static void process(srv_conn *c, char *buf, size_t len) {
   }
   if (c->flags & F_CLOSED)
     return;
-  if (c->state == ST_REQUEST || c->state == ST_RESPONSE) {
+  if (c->state == ST_REQUEST || c->state == ST_RESPONSE ||
+      c->state == ST_DEFER) { /* pipelined requests wait their turn */
     keep(c, buf + off, len - off);
     if (c->state == ST_REQUEST && !c->in_len && c->queue != Q_IDLE) {
       c->flags &= (uint16_t)~F_STARTED;
@@ -1140,11 +1221,93 @@ static void accept_some(srv *s, int *lfd) {
   }
 }
 
+/* Streams subscribed from a deferred request: their head, preamble and
+ * replay leave now, in one writev. */
+static void uncork(srv *s) {
+  while (s->corked) {
+    srv_conn *c = s->corked;
+    s->corked = c->cork_next;
+    c->cork_next = NULL;
+    c->flags &= (uint16_t)~F_CORKED;
+    if (!(c->flags & F_CLOSED))
+      stream_push(c);
+  }
+}
+
+/* An event on a watched descriptor: 1 when p is one (handled). */
+static int io_event(srv *s, void *p, uint32_t ev) {
+  unsigned k, what = 0;
+  for (k = 0; k < SRV_MAX_IO; k++)
+    if (p == &s->io[k])
+      break;
+  if (k == SRV_MAX_IO)
+    return 0;
+  if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+    what |= SRV_IO_READ;
+  if (ev & (EPOLLOUT | EPOLLERR))
+    what |= SRV_IO_WRITE;
+  what &= s->io[k].events;
+  if (s->io[k].fn && what)
+    s->io[k].fn(s->io[k].user, what);
+  return 1;
+}
+
+int srv_io_add(srv *s, int fd, srv_io_fn fn, void *user) {
+  struct epoll_event ev;
+  int k;
+  if (fd < 0 || !fn)
+    return -1;
+  for (k = 0; k < SRV_MAX_IO && s->io[k].fn; k++)
+    ;
+  if (k == SRV_MAX_IO)
+    return -1;
+  memset(&ev, 0, sizeof ev);
+  ev.data.ptr = &s->io[k];
+  if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+    return -1;
+  s->io[k].fd = fd;
+  s->io[k].events = 0;
+  s->io[k].fn = fn;
+  s->io[k].user = user;
+  return k;
+}
+
+int srv_io_set(srv *s, int id, unsigned events) {
+  struct epoll_event ev;
+  if (id < 0 || id >= SRV_MAX_IO || !s->io[id].fn)
+    return -1;
+  if (s->io[id].events == events)
+    return 0;
+  memset(&ev, 0, sizeof ev);
+  ev.events = ((events & SRV_IO_READ) ? EPOLLIN | EPOLLRDHUP : 0u) |
+              ((events & SRV_IO_WRITE) ? EPOLLOUT : 0u);
+  ev.data.ptr = &s->io[id];
+  if (epoll_ctl(s->ep, EPOLL_CTL_MOD, s->io[id].fd, &ev) < 0)
+    return -1;
+  s->io[id].events = events;
+  return 0;
+}
+
+void srv_io_del(srv *s, int id) {
+  if (id < 0 || id >= SRV_MAX_IO || !s->io[id].fn)
+    return;
+  epoll_ctl(s->ep, EPOLL_CTL_DEL, s->io[id].fd, NULL);
+  s->io[id].fn = NULL;
+  s->io[id].events = 0;
+  s->io[id].fd = -1;
+}
+
 static void expire(srv *s) {
   unsigned q;
   for (q = 0; q < Q_COUNT; q++) {
     srv_conn *c;
     while ((c = s->q[q].head) != NULL && c->deadline <= s->now) {
+      if (q == Q_DEFER) { /* the application did not answer in time */
+        srv_error(c, 503);
+        if (c->queue == Q_DEFER)
+          conn_close(c, 1);
+        continue;
+      }
       if (q == Q_REQUEST && c->state == ST_REQUEST) {
         static const char t[] = "HTTP/1.1 408 Request Timeout\r\n"
                                 "Content-Length: 0\r\nConnection: close\r\n\r\n";
@@ -1212,8 +1375,14 @@ static int next_timeout(const srv *s) {
   return t > INT_MAX ? INT_MAX : (int)t;
 }
 
+static void totals_live(const srv *s, srv_totals *t);
+
 int srv_run(srv *s) {
   struct epoll_event ev[MAX_EVENTS];
+  pthread_mutex_lock(&s->mu);
+  s->thread = pthread_self();
+  s->running = 1;
+  pthread_mutex_unlock(&s->mu);
   for (;;) {
     int n, i;
     s->now = srv_now();
@@ -1228,6 +1397,12 @@ int srv_run(srv *s) {
       if (p == &s->lfd || p == &s->afd) {
         if (!s->stopping)
           accept_some(s, p);
+      } else if (p == &s->efd) {
+        uint64_t v;
+        if (read(s->efd, &v, sizeof v) < 0) {
+          /* EAGAIN: another turn read it */
+        }
+        srv_sync(s);
       } else if (p == &s->sfd) {
         struct signalfd_siginfo si;
         int k;
@@ -1238,9 +1413,11 @@ int srv_run(srv *s) {
               s->cfg.on_signal(s->cfg.user, (int)si.ssi_signo);
           } else {
             s->stop = 1; /* SIGINT, SIGTERM, SIGQUIT */
+            if (s->cfg.on_signal)
+              s->cfg.on_signal(s->cfg.user, (int)si.ssi_signo);
           }
         }
-      } else {
+      } else if (!io_event(s, p, ev[i].events)) {
         on_conn_event(p, ev[i].events);
       }
     }
@@ -1267,6 +1444,7 @@ int srv_run(srv *s) {
           s->cfg.on_timer(s->cfg.user, s->now);
       }
     }
+    uncork(s);
     walk(s, WALK_STEP);
     if (s->stop && !s->stopping)
       begin_shutdown(s);
@@ -1274,13 +1452,97 @@ int srv_run(srv *s) {
       while (s->nsubs)
         conn_close(s->subs[0], 1);
       reap(s);
+      pthread_mutex_lock(&s->mu);
+      totals_live(s, &s->snap);
+      pthread_mutex_unlock(&s->mu);
       return 0;
     }
     reap(s);
+    if (s->cfg.reuseport) { /* other threads may read the counters */
+      pthread_mutex_lock(&s->mu);
+      totals_live(s, &s->snap);
+      pthread_mutex_unlock(&s->mu);
+    }
   }
 }
 
-void srv_stop(srv *s) { s->stop = 1; }
+void srv_stop(srv *s) {
+  uint64_t one = 1;
+  pthread_mutex_lock(&s->mu);
+  s->xstop = 1;
+  pthread_mutex_unlock(&s->mu);
+  if (write(s->efd, &one, sizeof one) < 0) {
+    /* the counter is full: a wake-up is pending anyway */
+  }
+}
+
+int srv_post(srv *s, sse_frame *frame, const uint64_t *keys, size_t n) {
+  uint64_t one = 1;
+  slot *sl;
+  int wake;
+  if (!frame || n > SRV_MAX_KEYS || (n && !keys))
+    return -1;
+  pthread_mutex_lock(&s->mu);
+  if (s->in_n == SRV_INBOX) {
+    pthread_mutex_unlock(&s->mu);
+    return -1;
+  }
+  sl = &s->inbox[s->in_n++];
+  sl->frame = sse_frame_retain(frame);
+  sl->nkeys = n;
+  if (n)
+    memcpy(sl->keys, keys, n * sizeof *keys);
+  wake = s->in_n == 1; /* the first of a batch wakes the loop */
+  pthread_mutex_unlock(&s->mu);
+  if (wake && write(s->efd, &one, sizeof one) < 0) {
+    /* the counter is full: a wake-up is pending anyway */
+  }
+  return 0;
+}
+
+size_t srv_post_room(srv *s) {
+  size_t room;
+  pthread_mutex_lock(&s->mu);
+  room = SRV_INBOX - s->in_n;
+  pthread_mutex_unlock(&s->mu);
+  return room;
+}
+
+void srv_sync(srv *s) {
+  size_t i, n;
+  pthread_mutex_lock(&s->mu);
+  n = s->in_n;
+  for (i = 0; i < n; i++) {
+    slot *sl = &s->inbox[i];
+    srv_broadcast_keys(s, sl->frame, sl->keys, sl->nkeys);
+    sse_frame_release(sl->frame);
+    sl->frame = NULL;
+  }
+  s->in_n = 0;
+  if (s->xstop)
+    s->stop = 1;
+  pthread_mutex_unlock(&s->mu);
+}
+
+srv *srv_of(const srv_conn *c) { return c->srv; }
+
+static void totals_live(const srv *s, srv_totals *t) {
+  t->subscribers = s->nsubs;
+  t->deliveries = s->deliveries;
+  t->writes = s->writes;
+  t->counters = s->counters;
+}
+
+void srv_get_totals(srv *s, srv_totals *t) {
+  int own;
+  pthread_mutex_lock(&s->mu);
+  own = !s->running || pthread_equal(s->thread, pthread_self());
+  if (!own)
+    *t = s->snap;
+  pthread_mutex_unlock(&s->mu);
+  if (own)
+    totals_live(s, t);
+}
 
 void srv_set_timer(srv *s, uint64_t when_ms) { s->timer = when_ms; }
 
@@ -1344,6 +1606,8 @@ static int listen_on(srv *s, const char *addr, unsigned port, int *out,
   fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0 ||
       setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+      (s->cfg.reuseport && out == &s->lfd &&
+       setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) ||
       bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, SOMAXCONN) < 0) {
     fprintf(stderr, "%s: cannot listen on %s port %u: %s\n", s->prog, addr,
             port, strerror(errno));
@@ -1372,7 +1636,12 @@ int srv_new(srv **out, const srv_config *cfg, const char *prog) {
   }
   s->cfg = *cfg;
   s->prog = prog;
-  s->ep = s->lfd = s->afd = s->sfd = -1;
+  s->ep = s->lfd = s->afd = s->sfd = s->efd = -1;
+  if (pthread_mutex_init(&s->mu, NULL) != 0) {
+    free(s);
+    return -1;
+  }
+  s->mu_ok = 1;
   s->timer = UINT64_MAX;
   if (!s->cfg.bind_addr)
     s->cfg.bind_addr = "127.0.0.1";
@@ -1416,11 +1685,13 @@ int srv_new(srv **out, const srv_config *cfg, const char *prog) {
   s->q_ms[Q_REQUEST] = s->cfg.request_timeout_ms;
   s->q_ms[Q_IDLE] = s->cfg.idle_timeout_ms;
   s->q_ms[Q_LINGER] = LINGER_MS;
+  s->q_ms[Q_DEFER] = s->cfg.request_timeout_ms;
   s->scratch_cap = s->cfg.max_head + s->cfg.max_body;
   if (s->scratch_cap < 16384)
     s->scratch_cap = 16384;
   s->scratch = malloc(s->scratch_cap);
-  if (!s->scratch ||
+  s->inbox = calloc(SRV_INBOX, sizeof *s->inbox);
+  if (!s->scratch || !s->inbox ||
       sse_http_headers(s->head, sizeof s->head, SSE_HTTP_RESPONSE,
                        &s->head_len) != SSE_OK) {
     fprintf(stderr, "%s: out of memory\n", prog);
@@ -1438,7 +1709,8 @@ int srv_new(srv **out, const srv_config *cfg, const char *prog) {
   sigprocmask(SIG_BLOCK, &sig, NULL);
   s->sfd = signalfd(-1, &sig, SFD_NONBLOCK | SFD_CLOEXEC);
   s->ep = epoll_create1(EPOLL_CLOEXEC);
-  if (s->sfd < 0 || s->ep < 0) {
+  s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (s->sfd < 0 || s->ep < 0 || s->efd < 0) {
     fprintf(stderr, "%s: %s\n", prog, strerror(errno));
     srv_free(s);
     return -1;
@@ -1467,6 +1739,8 @@ int srv_new(srv **out, const srv_config *cfg, const char *prog) {
   }
   ev.data.ptr = &s->sfd;
   epoll_ctl(s->ep, EPOLL_CTL_ADD, s->sfd, &ev);
+  ev.data.ptr = &s->efd;
+  epoll_ctl(s->ep, EPOLL_CTL_ADD, s->efd, &ev);
   s->now = srv_now();
   s->sweep_at = s->now + s->sweep_ms;
   *out = s;
@@ -1491,6 +1765,14 @@ void srv_free(srv *s) {
     close(s->afd);
   if (s->sfd >= 0)
     close(s->sfd);
+  if (s->efd >= 0)
+    close(s->efd);
+  if (s->inbox)
+    for (k = 0; k < s->in_n; k++)
+      sse_frame_release(s->inbox[k].frame);
+  free(s->inbox);
+  if (s->mu_ok)
+    pthread_mutex_destroy(&s->mu);
   if (s->ep >= 0)
     close(s->ep);
   free(s->subs);

@@ -2,7 +2,10 @@
  * srv: the small HTTP/1.1 server core of sse-hub (sse-demo links it too
  * until its self-contained rewrite lands).
  *
- * One thread, one epoll instance, non-blocking sockets (Linux). It accepts
+ * One thread, one epoll instance, non-blocking sockets (Linux); a program
+ * may run several servers, one per thread, on one port (reuseport, srv_post).
+ * The loop can also watch the application's own descriptors (srv_io_add),
+ * and answers can wait for another server (srv_defer). It accepts
  * connections, reads each request (a head, then a Content-Length body)
  * within fixed bounds, hands complete requests to the application, and
  * either writes a plain response or turns the connection into an event
@@ -42,12 +45,14 @@
  * An optional second listener (admin_bind) serves the same on_request, with
  * srv_request.admin set.
  *
- * Everything here runs on the thread that calls srv_run(); nothing is
- * thread-safe.
+ * Everything here runs on the thread that calls srv_run(), except
+ * srv_stop, srv_post, srv_post_room and srv_get_totals (see there), which
+ * let one server per thread share the work.
  */
 #ifndef SRV_H
 #define SRV_H
 
+#include <pthread.h>
 #include <sse.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +65,15 @@
 
 typedef struct srv srv;
 typedef struct srv_conn srv_conn;
+
+/* The request bytes held by several servers (one per thread) together,
+ * bounded by their max_in_flight as one: initialize mu
+ * (pthread_mutex_init) and bytes (0), point their in_flight at it, and
+ * keep it until they are freed. */
+typedef struct srv_in_flight {
+  pthread_mutex_t mu;
+  size_t bytes;
+} srv_in_flight;
 
 /* A complete request, as on_request receives it. The strings point into
  * the connection's input and are valid only during the callback; none is
@@ -112,9 +126,15 @@ typedef struct srv_config {
   size_t max_in_flight; /* request bytes held by all connections together;
                            default max(16 MiB, 2 * (max_head + max_body)),
                            at least max_head + max_body */
+  int reuseport; /* SO_REUSEPORT on the listener, so that several servers
+                   (one per thread) share its port; also keeps the counters
+                   readable from other threads (srv_get_totals) */
+  srv_in_flight *in_flight; /* shared with other servers (NULL: own) */
   const char *admin_bind; /* a second listener (NULL: none) ... */
   unsigned admin_port;    /* ... on this port (0: ephemeral) */
-  /* SIGHUP or SIGUSR1 arrived (between loop turns). May be NULL. */
+  /* SIGHUP or SIGUSR1 arrived (between loop turns); or SIGINT, SIGTERM or
+   * SIGQUIT, after this server began to stop (e.g. to stop the servers of
+   * other threads: a signal reaches one). May be NULL. */
   void (*on_signal)(void *user, int signo);
   /* A complete request arrived: answer it with exactly one srv_respond()
    * or srv_subscribe() (if the callback does neither, the server answers
@@ -148,8 +168,31 @@ uint64_t srv_max_fds(const srv *s);
  * when the loop itself failed (printed). */
 int srv_run(srv *s);
 
-/* Makes srv_run() shut down gracefully when the current turn ends. */
+/* Makes srv_run() shut down gracefully when the current turn ends. May be
+ * called from any thread. */
 void srv_stop(srv *s);
+
+/*
+ * Several servers, one per thread (e.g. on one port with reuseport): each
+ * runs its own loop and subscribers. These calls may be made from any
+ * thread; everything else only from the thread running srv_run (or before
+ * it runs).
+ *
+ * srv_post() queues frame (a reference is taken) to be srv_broadcast_keys'd
+ * by s's own thread, in the order posted, at its next loop turn (or at
+ * srv_sync). At most SRV_INBOX frames wait: -1 when full (or frame NULL, n
+ * over SRV_MAX_KEYS). srv_post_room() says how many more fit now; only
+ * posts make it smaller. srv_get_totals() reads s's counters as of the end
+ * of its last loop turn (live on s's own thread).
+ */
+#define SRV_INBOX 1024
+int srv_post(srv *s, sse_frame *frame, const uint64_t *keys, size_t n);
+size_t srv_post_room(srv *s);
+typedef struct srv_counters srv_counters;
+/* On s's own thread: broadcasts what was posted to it now. */
+void srv_sync(srv *s);
+/* The server of a connection. */
+srv *srv_of(const srv_conn *c);
 
 /* Frees the server, closing every connection. NULL is allowed. */
 void srv_free(srv *s);
@@ -199,6 +242,37 @@ typedef struct srv_sub_opts {
  * is over SRV_MAX_KEYS (500 answered). */
 sse_stream *srv_subscribe_ex(srv_conn *c, const srv_sub_opts *o);
 
+/* Defers the answer to the current request (called from on_request, e.g.
+ * while another server is asked): sets *handle to c. Answer it later, from
+ * any callback of this loop, with exactly one srv_respond(),
+ * srv_respond_close(), srv_error(), srv_subscribe() or srv_subscribe_ex()
+ * on *handle. Until then the connection reads no further request. When it
+ * closes first (the client left, shutdown) the server sets *handle to NULL,
+ * so *handle must stay at its address until answered or NULL; answering
+ * also stops the server from writing it. Unanswered after
+ * request_timeout_ms, the request gets 503 and the connection is closed.
+ * A stream subscribed this way is sent its head, preamble and whatever you
+ * queued at the end of the loop turn, in one writev. Returns 0, or -1 when
+ * the request was already answered (or handle is NULL). */
+int srv_defer(srv_conn *c, srv_conn **handle);
+
+/* Descriptors the application watches in the server's loop (e.g. a client
+ * connection to another server), at most SRV_MAX_IO at a time. Level
+ * triggered: fn is called after each epoll_wait while the descriptor is
+ * ready for what was asked with srv_io_set (SRV_IO_READ: readable, closed
+ * or in error; SRV_IO_WRITE: writable or in error), with what is ready. */
+#define SRV_MAX_IO 4
+enum { SRV_IO_READ = 1, SRV_IO_WRITE = 2 };
+typedef void (*srv_io_fn)(void *user, unsigned events);
+/* Watches fd for nothing yet. Returns its id (>= 0), or -1 (all SRV_MAX_IO
+ * in use, or epoll failed). */
+int srv_io_add(srv *s, int fd, srv_io_fn fn, void *user);
+/* What id waits for (SRV_IO_READ | SRV_IO_WRITE, or 0). Returns 0 or -1. */
+int srv_io_set(srv *s, int id, unsigned events);
+/* Stops watching id (call before closing its descriptor); fn is not called
+ * for it again, even in the current turn. -1 is ignored. */
+void srv_io_del(srv *s, int id);
+
 /* Closes a subscriber's connection (e.g. after a failed send); on_close is
  * called. The stream must not be used afterwards. */
 void srv_drop(srv_conn *c);
@@ -238,12 +312,19 @@ uint64_t srv_write_count(const srv *s);
 
 /* Why subscribers were cut. */
 enum { SRV_CUT_OVERFLOW, SRV_CUT_STALL, SRV_CUT_ERROR, SRV_CUT_COUNT };
-typedef struct srv_counters {
+struct srv_counters {
   uint64_t cut[SRV_CUT_COUNT]; /* overflow: max_pending; stall: stall_ms;
                                   error: a transport error or reset */
   uint64_t bytes_written;      /* to every socket */
   uint64_t status[600];        /* responses sent, by status (100-599) */
-} srv_counters;
+};
+/* Everything counted, for srv_get_totals. */
+typedef struct srv_totals {
+  size_t subscribers;
+  uint64_t deliveries, writes;
+  srv_counters counters;
+} srv_totals;
+void srv_get_totals(srv *s, srv_totals *t);
 /* The counters (valid until srv_free). */
 const srv_counters *srv_get_counters(const srv *s);
 

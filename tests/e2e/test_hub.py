@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """End-to-end tests of sse-hub with curl and raw sockets.
 
-usage: test_hub.py SSE_HUB [SCENARIO...]   (no SCENARIO: all of them)
+usage: test_hub.py SSE_HUB [--workers=N] [SCENARIO...]   (no SCENARIO: all)
        test_hub.py --list
+
+--workers=N runs every hub with N event loops (default 1): the behaviour
+must be the same with any N.
 
 Each scenario starts its own hub on 127.0.0.1 (ephemeral port). Subscribers
 are curl processes (curl -N) or raw sockets; every wait is bounded. Exit
@@ -29,6 +32,7 @@ from harness import (Failure, Server, check, read_response,  # noqa: E402
                      registry, request, run_scenarios, skip)
 
 HUB = None
+HUB_ARGS = ["--workers", "1"]
 SCENARIOS, scenario = registry()
 
 
@@ -126,7 +130,7 @@ def subscribed(port, n):
 def Hub(exe, *args, **kw):
     """sse-hub with ids from 1 (--first-id 1), so that tests can name them;
     the default (the wall clock in microseconds) is tested by restart_ids."""
-    return Server(exe, "--first-id", "1", *args, **kw)
+    return Server(exe, "--first-id", "1", *HUB_ARGS, *args, **kw)
 
 
 def ev(id, data, type="message"):
@@ -660,9 +664,9 @@ def restart_ids(hub_exe):
     """By default ids start at the wall clock in microseconds: a second run
     numbers above the first, and an id of the first run reads as unknown
     (the resync event) instead of resuming after the wrong event."""
-    with Server(hub_exe) as hub:
+    with Server(hub_exe, *HUB_ARGS) as hub:
         ids1 = [publish_curl(hub.port, "run 1 #%d" % i)[1] for i in range(3)]
-    with Server(hub_exe) as hub:
+    with Server(hub_exe, *HUB_ARGS) as hub:
         ids2 = [publish_curl(hub.port, "run 2 #%d" % i)[1] for i in range(3)]
         check(all(i.isdigit() for i in ids1 + ids2), "ids: %r %r" % (ids1, ids2))
         check([int(i) for i in ids1 + ids2] == sorted({int(i) for i in ids1 + ids2}),
@@ -1147,7 +1151,10 @@ def main(argv):
     if not shutil.which("curl"):
         skip("curl not installed (apt-get install curl)")
     HUB = argv[1]
-    return run_scenarios(SCENARIOS, argv[2:], lambda fn: fn(HUB))
+    names = argv[2:]
+    if names and names[0].startswith("--workers="):
+        HUB_ARGS[1] = names.pop(0).split("=", 1)[1]
+    return run_scenarios(SCENARIOS, names, lambda fn: fn(HUB))
 
 
 if __name__ == "__main__":
