@@ -1080,7 +1080,7 @@ static void process(srv_conn *c, char *buf, size_t len) {
     return;
   if (c->state == ST_REQUEST || c->state == ST_RESPONSE ||
       c->state == ST_DEFER) { /* pipelined requests wait their turn */
-    keep(c, buf + off, len - off);
+    keep(c, off < len ? buf + off : NULL, len - off); /* buf may be NULL */
     if (c->state == ST_REQUEST && !c->in_len && c->queue != Q_IDLE) {
       c->flags &= (uint16_t)~F_STARTED;
       q_add(c, Q_IDLE);
