@@ -617,6 +617,25 @@ static void reenter(sink *k) {
   assert_int_equal(sse_stream_close(s), SSE_E_BUSY);
   assert_int_equal(sse_stream_set_max_pending(s, 5), SSE_E_BUSY);
   assert_int_equal(sse_stream_set_heartbeat(s, 5), SSE_E_BUSY);
+  {
+    char b[4];
+    sse_iovec v[2];
+    size_t n = 9, c = 9;
+    sse_frame *fs[1];
+    size_t failed = 9;
+    int res = 0;
+    fs[0] = hook_frame;
+    assert_int_equal(sse_stream_read(s, b, sizeof b, &n), SSE_E_BUSY);
+    assert_int_equal(n, 0);
+    assert_int_equal(sse_stream_peek(s, v, 2, &c), SSE_E_BUSY);
+    assert_int_equal(c, 0);
+    assert_int_equal(sse_stream_consume(s, 0), SSE_E_BUSY);
+    assert_int_equal(sse_stream_send_frames(s, fs, 1), SSE_E_BUSY);
+    assert_int_equal(sse_stream_broadcast(&s, 1, hook_frame, &res, &failed),
+                     SSE_OK);
+    assert_int_equal(res, SSE_E_BUSY);
+    assert_int_equal(failed, 1);
+  }
   assert_true(sse_stream_get_pending(s) > 0);
   assert_int_equal(sse_stream_get_error(s), SSE_OK);
 }
@@ -1490,6 +1509,71 @@ static void oom_private_sends(void **state) {
   free(sc);
 }
 
+/* Pull streams in every send path: broadcast and send_frames onto idle and
+ * busy pull streams, the cap counted with the queue array, peek's limits,
+ * and send_frames' allocation failure. */
+static void test_pull_paths(void **state) {
+  enum { N = 100 };
+  sse_message m = mk_event(NULL, NULL, "x"); /* "data: x\n\n": 9 bytes */
+  sse_frame *f, *fs[N];
+  sse_stream *s[2];
+  sse_iovec iov[N];
+  int results[2];
+  size_t failed, count, i, flen;
+  test_alloc ta = {0};
+  sse_allocator a = test_alloc_hooks(&ta);
+  (void)state;
+  assert_int_equal(sse_frame_new_message(&f, &m, NULL), SSE_OK);
+  sse_frame_get_bytes(f, &flen);
+  assert_int_equal(sse_stream_new_pull(&s[0], NULL), SSE_OK);
+  assert_int_equal(sse_stream_new_pull(&s[1], NULL), SSE_OK);
+  /* broadcast onto idle, then busy, pull streams; the second one's cap
+   * holds the inline ring only, so it overflows when the array is due */
+  assert_int_equal(sse_stream_set_max_pending(s[1], 4 * flen + 16), SSE_OK);
+  for (i = 0; i < 4; i++) {
+    assert_int_equal(sse_stream_broadcast(s, 2, f, results, &failed), SSE_OK);
+    assert_int_equal(failed, 0);
+  }
+  assert_int_equal(sse_stream_broadcast(s, 2, f, results, &failed), SSE_OK);
+  assert_int_equal(results[0], SSE_OK);
+  assert_int_equal(results[1], SSE_E_OVERFLOW);
+  assert_int_equal(failed, 1);
+  assert_int_equal(sse_stream_get_pending(s[1]), 4 * flen);
+  assert_int_equal(sse_stream_broadcast(NULL, 0, f, NULL, &failed), SSE_OK);
+  assert_int_equal(failed, 0);
+  /* peek gives at most SSE_STREAM_MAX_IOV pieces, whatever iov_cap says */
+  for (i = 0; i < N; i++)
+    fs[i] = f;
+  assert_int_equal(sse_stream_send_frames(s[0], fs, N), SSE_OK);
+  assert_int_equal(sse_stream_peek(s[0], iov, N, &count), SSE_OK);
+  assert_int_equal(count, SSE_STREAM_MAX_IOV);
+  assert_int_equal(sse_stream_peek(s[0], iov, N, NULL),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_peek(NULL, iov, N, &count),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_consume(NULL, 0), SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_consume(s[0], (N + 5) * flen), SSE_OK);
+  assert_int_equal(sse_stream_get_pending(s[0]), 0);
+  sse_stream_free(s[0]);
+  sse_stream_free(s[1]);
+  /* send_frames whose queue array cannot be allocated: nothing queued */
+  assert_int_equal(sse_stream_new_pull(&s[0], &a), SSE_OK);
+  ta.fail_at = ta.calls + 1;
+  ta.fail_forever = 1;
+  assert_int_equal(sse_stream_send_frames(s[0], fs, N), SSE_E_NOMEM);
+  assert_int_equal(sse_stream_get_pending(s[0]), 0);
+  assert_int_equal(sse_stream_get_error(s[0]), SSE_OK);
+  ta.fail_at = 0;
+  assert_int_equal(sse_stream_send_frames(s[0], fs, N), SSE_OK);
+  sse_stream_free(s[0]);
+  assert_int_equal(ta.live, 0);
+  assert_int_equal(sse_stream_new(NULL, NULL, NULL, NULL),
+                   SSE_E_INVALID_ARGUMENT);
+  assert_int_equal(sse_stream_new_write(NULL, NULL, NULL, NULL),
+                   SSE_E_INVALID_ARGUMENT);
+  sse_frame_release(f);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_idle_memory),
@@ -1512,6 +1596,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_cap_bounds_queue_memory),
       cmocka_unit_test(test_pull_same_bytes_as_push),
       cmocka_unit_test(test_pull_states),
+      cmocka_unit_test(test_pull_paths),
       cmocka_unit_test(test_send_frames),
       cmocka_unit_test(test_broadcast_batch),
       cmocka_unit_test(cap_zero_restores_the_default),
