@@ -79,9 +79,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                           : strstr(bad.p + cut, "\nresult ");
     if (res && *res == '\n')
       res++;
-    if (!res || strcmp(res, "result SSE_E_NOMEM\n") != 0)
-      fuzz_fail("allocation failure did not give SSE_E_NOMEM", &bad,
-                "with failure", &good, "no failure");
+    /* Feeding the rest again after SSE_E_NOMEM may need no more memory
+     * (e.g. oversized lines being skipped): then the record must be the
+     * clean one. Otherwise the run ends in SSE_E_NOMEM. */
+    if ((!res || strcmp(res, "result SSE_E_NOMEM\n") != 0) &&
+        (bad.len != good.len || memcmp(bad.p, good.p, good.len) != 0))
+      fuzz_fail("allocation failure neither gave SSE_E_NOMEM nor was "
+                "recovered exactly", &bad, "with failure", &good,
+                "no failure");
     if (cut > good.len || memcmp(bad.p, good.p, cut) != 0)
       fuzz_fail("before the failure the record differs", &bad,
                 "with failure", &good, "no failure");
