@@ -101,8 +101,10 @@ static SSE__INLINE void set_mark(sse_decoder *d, const char *s) {
   d->snap.data = d->data;
   d->snap.data_len = d->data_len;
   d->snap.dbuf_len = d->dbuf.len;
+  d->snap.data_in_dbuf = d->dbuf.p && d->data == d->dbuf.p;
   d->snap.type = d->type;
   d->snap.type_len = d->type_len;
+  d->snap.type_in_tbuf = d->tbuf.p && d->type == d->tbuf.p;
   d->snap.id_dirty = d->id_dirty;
 }
 
@@ -115,15 +117,18 @@ static SSE__INLINE void set_mark_data(sse_decoder *d, const char *s) {
   d->snap.have_data = 0;
   d->snap.type = d->type;
   d->snap.type_len = d->type_len;
+  d->snap.type_in_tbuf = d->tbuf.p && d->type == d->tbuf.p;
   d->snap.id_dirty = d->id_dirty;
 }
 
+/* Buffers may have moved since the mark (a copy into dbuf succeeded before
+ * a later one failed): a value that was in one is found there anew. */
 static void restore_snapshot(sse_decoder *d) {
   d->have_data = d->snap.have_data;
-  d->data = d->snap.data;
+  d->data = d->snap.data_in_dbuf ? d->dbuf.p : d->snap.data;
   d->data_len = d->snap.data_len;
   d->dbuf.len = d->snap.dbuf_len;
-  d->type = d->snap.type;
+  d->type = d->snap.type_in_tbuf ? d->tbuf.p : d->snap.type;
   d->type_len = d->snap.type_len;
   d->id_dirty = d->snap.id_dirty;
   d->mark = NULL;

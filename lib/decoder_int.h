@@ -25,6 +25,8 @@ typedef struct sse__snapshot {
   size_t type_len;
   unsigned char have_data;
   unsigned char id_dirty;
+  unsigned char data_in_dbuf; /* data was dbuf's (which may move since) */
+  unsigned char type_in_tbuf; /* likewise the type and tbuf */
 } sse__snapshot;
 
 struct sse_decoder {
